@@ -1,0 +1,1 @@
+"""The engine: lake, import, overdue days, classification, metrics. Never imports Django."""
