@@ -28,7 +28,9 @@ DataDir = Annotated[Path, typer.Option("--data-dir", help="Data directory (lake,
 OptionalFile = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
 
 
-def parse_date(text: str) -> dt.date:
+def parse_date(text: str | dt.date) -> dt.date:
+    if isinstance(text, dt.date):
+        return text
     for pattern in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
         try:
             return dt.datetime.strptime(text, pattern).date()

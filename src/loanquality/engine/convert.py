@@ -190,11 +190,11 @@ class ProblemFinder:
     ) -> None:
         """Record a problem on every row of ``relation`` for which ``where`` holds."""
         query = f"SELECT {LINE}, CAST({value_sql} AS VARCHAR) FROM {relation} WHERE {where}"
-        count = self.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+        count = self.con.sql(f"SELECT count(*) FROM ({query})").fetchall()[0][0]
         if not count:
             return
         self.total += count
-        rows = self.con.execute(f"{query} ORDER BY {LINE} LIMIT {MAX_LISTED}").fetchall()
+        rows = self.con.sql(f"{query} ORDER BY {LINE} LIMIT {MAX_LISTED}").fetchall()
         label = next((c.label for c in self.table.columns if c.id == column), column)
         for line, value in rows:
             self.problems.append(
@@ -241,7 +241,7 @@ def convert(text: pa.Table, table: Table, file: str, mapping: MappingProfile) ->
         cleaned = _cleaned(column, mapping)
         selects.append(f'{_converted(column, cleaned)} AS "{column.id}"')
         selects.append(f'{cleaned} AS "_raw_{column.id}"')
-    con.execute(f"CREATE TEMP TABLE conv AS SELECT {', '.join(selects)} FROM raw")
+    con.sql(f"CREATE TEMP TABLE conv AS SELECT {', '.join(selects)} FROM raw")
 
     finder = ProblemFinder(con, file, table)
     for column in present:
@@ -271,7 +271,7 @@ def convert(text: pa.Table, table: Table, file: str, mapping: MappingProfile) ->
     if table.unique and all(c in ids.values() for c in table.unique):
         key = ", ".join(f'"{c}"' for c in table.unique)
         labels = "+".join(table.column(c).label for c in table.unique)
-        con.execute(
+        con.sql(
             f"CREATE TEMP TABLE dup AS SELECT {LINE}, {key},"
             f" min({LINE}) OVER (PARTITION BY {key}) AS first_line FROM conv"
         )
@@ -295,7 +295,7 @@ def convert(text: pa.Table, table: Table, file: str, mapping: MappingProfile) ->
     finder.raise_if_any()
 
     columns = [LINE] + [f'"{c.id}"' for c in present]
-    data = con.execute(f"SELECT {', '.join(columns)} FROM conv ORDER BY {LINE}").fetch_arrow_table()
+    data = con.sql(f"SELECT {', '.join(columns)} FROM conv ORDER BY {LINE}").to_arrow_table()
     con.close()
     if table.id == "loans":
         data = _with_retail_default(data)
@@ -310,9 +310,9 @@ def _with_retail_default(data: pa.Table) -> pa.Table:
     retail = "retail" if "retail" in data.column_names else "NULL"
     kinds = ", ".join(sql_string(k) for k in RETAIL_CUSTOMER_TYPES)
     rest = [f'"{c}"' for c in data.column_names if c != "retail"]
-    result = con.execute(
+    result = con.sql(
         f"SELECT {', '.join(rest)}, CAST(coalesce({retail}, {customer_type} IN ({kinds}), false)"
         f" AS BOOLEAN) AS retail FROM loans"
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     con.close()
     return result
