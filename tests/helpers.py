@@ -8,10 +8,28 @@ from pathlib import Path
 
 import pandas as pd
 
-LEDGER_HEADER_ZH = ["借据号", "客户号", "客户类型", "机构号", "贷款余额", "发放日", "到期日",
-                    "原五级分类", "核销标志"]
-LEDGER_HEADER_EN = ["loan_id", "customer_id", "customer_type", "org_id", "balance",
-                    "issue_date", "maturity_date", "bank_category", "written_off"]
+LEDGER_HEADER_ZH = [
+    "借据号",
+    "客户号",
+    "客户类型",
+    "机构号",
+    "贷款余额",
+    "发放日",
+    "到期日",
+    "原五级分类",
+    "核销标志",
+]
+LEDGER_HEADER_EN = [
+    "loan_id",
+    "customer_id",
+    "customer_type",
+    "org_id",
+    "balance",
+    "issue_date",
+    "maturity_date",
+    "bank_category",
+    "written_off",
+]
 LEDGER_ROWS = [
     ["L001", "C001", "农户", "B01", "50,000.00", "2024-01-05", "2025-01-05", "正常", "否"],
     ["L002", "C002", "企业", "B02", "1200000", "20230610", "20240610", "次级", "N"],

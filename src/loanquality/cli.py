@@ -63,7 +63,7 @@ def step_progress(total: int) -> Iterator:
 
 
 def reject(error: InputRejected) -> typer.Exit:
-    err_console.print(str(error), markup=False, highlight=False)
+    err_console.print(str(error), markup=False, highlight=False, soft_wrap=True)
     err_console.print("Nothing was written. / 未写入任何数据。", style="bold red")
     return typer.Exit(2)
 
@@ -109,7 +109,7 @@ def import_command(
     except InputRejected as error:
         raise reject(error) from None
     for warning in result.warnings:
-        err_console.print(f"warning / 警告: {warning}", markup=False)
+        err_console.print(f"warning / 警告: {warning}", markup=False, soft_wrap=True)
     summary = Table(title=f"导入完成 imported {as_of} ({result.import_id})")
     summary.add_column("table 表")
     summary.add_column("rows 行数", justify="right")
@@ -126,9 +126,9 @@ def generate(
     loans: Annotated[int, typer.Option(help="Loans on the books at the start.")] = 10_000,
     months: Annotated[int, typer.Option(help="Month ends to write.")] = 12,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 1,
-    start: Annotated[
-        dt.date, typer.Option(parser=parse_date, help="First month end.")
-    ] = dt.date(2024, 1, 31),
+    start: Annotated[dt.date, typer.Option(parser=parse_date, help="First month end.")] = dt.date(
+        2024, 1, 31
+    ),
     file_format: Annotated[str, typer.Option("--format", help="csv, xlsx or parquet.")] = "csv",
 ) -> None:
     """Write a synthetic county 联社 with Chinese headers, one folder per month end.
@@ -149,9 +149,18 @@ def generate(
     if file_format not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     with step_progress(months + 1) as advance:
-        bank = generate_bank(out, loans=loans, months=months, seed=seed, start=start,
-                             file_format=file_format, progress=advance)
-    console.print(f"wrote {len(bank.as_ofs)} month ends to {out} / 已生成; import with {out}/import.sh")
+        bank = generate_bank(
+            out,
+            loans=loans,
+            months=months,
+            seed=seed,
+            start=start,
+            file_format=file_format,
+            progress=advance,
+        )
+    console.print(
+        f"wrote {len(bank.as_ofs)} month ends to {out} / 已生成; import with {out}/import.sh"
+    )
 
 
 @app.command()
@@ -165,8 +174,9 @@ def demo(
     from loanquality.demo import run_demo
 
     try:
-        run_demo(data_dir, loans=loans, months=months, seed=seed, console=console,
-                 progress=step_progress)
+        run_demo(
+            data_dir, loans=loans, months=months, seed=seed, console=console, progress=step_progress
+        )
     except InputRejected as error:
         raise reject(error) from None
 

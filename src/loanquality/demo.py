@@ -14,8 +14,9 @@ from loanquality.engine.summary import ledger_summary, read_lake_table
 from loanquality.synth.generator import generate_bank
 
 
-def run_demo(data_dir: Path, *, loans: int, months: int, seed: int, console: Console,
-             progress) -> None:
+def run_demo(
+    data_dir: Path, *, loans: int, months: int, seed: int, console: Console, progress
+) -> None:
     files_dir = data_dir / "bank-files"
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
@@ -27,8 +28,13 @@ def run_demo(data_dir: Path, *, loans: int, months: int, seed: int, console: Con
     con = connect("duckdb")
     summary = ledger_summary(read_lake_table(con, Lake(data_dir), "loans")).to_pyarrow()
     table = Table(title="台账概览 ledger summary (rules come with the classification engine)")
-    for header in ("报告日 as-of", "笔数 loans", "余额(万元) balance", "逾期90天以上占比",
-                   "原五级分类不良率"):
+    for header in (
+        "报告日 as-of",
+        "笔数 loans",
+        "余额(万元) balance",
+        "逾期90天以上占比",
+        "原五级分类不良率",
+    ):
         table.add_column(header, justify="right")
     for row in summary.to_pylist():
         table.add_row(

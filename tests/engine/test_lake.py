@@ -6,8 +6,8 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from helpers import LEDGER_ROWS, snapshot, write_ledger, write_orgs
 
+from helpers import LEDGER_ROWS, snapshot, write_ledger, write_orgs
 from loanquality.engine import lake as lake_module
 from loanquality.engine.ingest import ROOT_ORG_ID, import_as_of
 from loanquality.engine.lake import Lake
@@ -130,10 +130,14 @@ def test_without_an_org_table_the_ledger_orgs_become_flat_units(tmp_path, files)
     result = import_as_of(tmp_path / "data", JAN, {"loans": files["loans"]})
     orgs = Lake(tmp_path / "data").read("orgs", JAN).to_pylist()
     assert {o["org_id"]: o["parent_id"] for o in orgs} == {
-        ROOT_ORG_ID: None, "B01": ROOT_ORG_ID, "B02": ROOT_ORG_ID}
+        ROOT_ORG_ID: None,
+        "B01": ROOT_ORG_ID,
+        "B02": ROOT_ORG_ID,
+    }
     assert any("未提供机构表" in w for w in result.warnings)
     assert json.loads((tmp_path / "data/import_log.jsonl").read_text())["orgs_source"] == (
-        "synthesized")
+        "synthesized"
+    )
 
 
 def test_an_org_table_given_earlier_is_inherited_and_enforced(tmp_path, files):

@@ -3,8 +3,8 @@
 import datetime as dt
 
 import pytest
-from helpers import LEDGER_HEADER_EN, LEDGER_HEADER_ZH, LEDGER_ROWS, write_frame, write_ledger
 
+from helpers import LEDGER_HEADER_EN, LEDGER_HEADER_ZH, LEDGER_ROWS, write_frame, write_ledger
 from loanquality.engine.convert import MappingProfile
 from loanquality.engine.ingest import read_input
 from loanquality.engine.reading import detect_encoding
@@ -53,11 +53,17 @@ def test_typed_parquet_columns_are_understood(tmp_path):
     """A Parquet export with real dates and numbers (not text) reads the same."""
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "loan_id": ["L001"], "customer_id": ["C001"], "org_id": ["B01"],
-        "balance": [1234.5], "issue_date": [pd.Timestamp("2024-01-05")],
-        "maturity_date": [dt.date(2025, 1, 5)], "principal_overdue_days": [12],
-    })
+    frame = pd.DataFrame(
+        {
+            "loan_id": ["L001"],
+            "customer_id": ["C001"],
+            "org_id": ["B01"],
+            "balance": [1234.5],
+            "issue_date": [pd.Timestamp("2024-01-05")],
+            "maturity_date": [dt.date(2025, 1, 5)],
+            "principal_overdue_days": [12],
+        }
+    )
     path = tmp_path / "loans.parquet"
     frame.to_parquet(path)
     data = read_input(path, "loans").data
@@ -80,8 +86,10 @@ def test_english_headers_and_values(tmp_path):
 def test_yes_no_words(tmp_path):
     """是/否, Y/N, true/false and 1/0 all read as flags."""
     words = ["是", "否", "Y", "N", "true", "false", "1", "0"]
-    rows = [[f"L{i}", "C1", "农户", "B01", "1", "2024-01-01", "2025-01-01", "正常", w]
-            for i, w in enumerate(words)]
+    rows = [
+        [f"L{i}", "C1", "农户", "B01", "1", "2024-01-01", "2025-01-01", "正常", w]
+        for i, w in enumerate(words)
+    ]
     data = read_input(write_ledger(tmp_path / "l.csv", rows), "loans").data
     assert data.column("written_off").to_pylist() == [True, False] * 4
 
@@ -103,8 +111,10 @@ def test_mapping_profile_maps_a_banks_headers_and_codes(tmp_path):
         encoding="utf-8",
     )
     header = ["借据编号", "客户号", "客户性质", "机构号", "贷款余额", "发放日", "到期日"]
-    rows = [["X1", "C1", "01", "B01", "10", "2024-01-01", "2025-01-01"],
-            ["X2", "C2", "02", "B01", "20", "2024-01-01", "2025-01-01"]]
+    rows = [
+        ["X1", "C1", "01", "B01", "10", "2024-01-01", "2025-01-01"],
+        ["X2", "C2", "02", "B01", "20", "2024-01-01", "2025-01-01"],
+    ]
     path = write_ledger(tmp_path / "l.csv", rows, header=header)
     data = read_input(path, "loans", MappingProfile.load(profile)).data
     assert data.column("loan_id").to_pylist() == ["X1", "X2"]
@@ -112,7 +122,10 @@ def test_mapping_profile_maps_a_banks_headers_and_codes(tmp_path):
 
 
 def test_shares_accept_percent_signs(tmp_path):
-    path = write_ledger(tmp_path / "b.csv", [["C1", "25%"], ["C2", "0.3"]],
-                        header=["客户号", "他行逾期90天以上占比"])
+    path = write_ledger(
+        tmp_path / "b.csv",
+        [["C1", "25%"], ["C2", "0.3"]],
+        header=["客户号", "他行逾期90天以上占比"],
+    )
     data = read_input(path, "bureau").data
     assert data.column("overdue90_share").to_pylist() == [0.25, 0.3]

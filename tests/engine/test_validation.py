@@ -3,8 +3,8 @@
 import datetime as dt
 
 import pytest
-from helpers import LEDGER_HEADER_ZH, LEDGER_ROWS, write_ledger, write_orgs
 
+from helpers import LEDGER_HEADER_ZH, LEDGER_ROWS, write_ledger, write_orgs
 from loanquality.engine.ingest import import_as_of, read_input
 from loanquality.engine.problems import MAX_LISTED, InputRejected
 
@@ -43,7 +43,11 @@ def replace(row, column_label, value):
 )
 def test_a_bad_value_is_reported_at_its_line(tmp_path, label, value, column, english, chinese):
     # given: the bad value on the third data row, which is line 4 (the header is line 1)
-    rows = [GOOD, replace(GOOD, "借据号", "L2"), replace(replace(GOOD, "借据号", "L3"), label, value)]
+    rows = [
+        GOOD,
+        replace(GOOD, "借据号", "L2"),
+        replace(replace(GOOD, "借据号", "L3"), label, value),
+    ]
     # when
     problem = only_problem(rejected(tmp_path, rows))
     # then
@@ -96,36 +100,46 @@ def test_a_long_list_stops_at_200_and_gives_the_total(tmp_path):
 
 def test_unknown_org_is_an_error_when_an_org_table_is_given(tmp_path):
     # given: an org tree with B01 and B02, and a ledger whose second row names B77
-    ledger = write_ledger(tmp_path / "loans.csv", [GOOD, replace(replace(GOOD, "借据号", "L2"),
-                                                                  "机构号", "B77")])
+    ledger = write_ledger(
+        tmp_path / "loans.csv", [GOOD, replace(replace(GOOD, "借据号", "L2"), "机构号", "B77")]
+    )
     orgs = write_orgs(tmp_path / "orgs.csv")
     # when
     with pytest.raises(InputRejected) as caught:
-        import_as_of(tmp_path / "data", dt.date(2024, 1, 31),
-                     {"loans": ledger, "orgs": orgs})
+        import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger, "orgs": orgs})
     # then
     problem = only_problem(caught.value)
     assert (problem.file, problem.line, problem.column, problem.value) == (
-        "loans.csv", 3, "org_id", "B77")
+        "loans.csv",
+        3,
+        "org_id",
+        "B77",
+    )
     assert "机构号不在机构表中" in problem.chinese_text()
     assert not (tmp_path / "data").exists()
 
 
 def test_side_table_rows_must_name_a_loan_of_the_ledger(tmp_path):
     ledger = write_ledger(tmp_path / "loans.csv", [GOOD])
-    repayments = write_ledger(tmp_path / "repayments.csv",
-                              [["L001", "2024-01-21", "100"], ["L404", "2024-01-21", "5"]],
-                              header=["借据号", "还款日期", "实还本金"])
+    repayments = write_ledger(
+        tmp_path / "repayments.csv",
+        [["L001", "2024-01-21", "100"], ["L404", "2024-01-21", "5"]],
+        header=["借据号", "还款日期", "实还本金"],
+    )
     with pytest.raises(InputRejected) as caught:
-        import_as_of(tmp_path / "data", dt.date(2024, 1, 31),
-                     {"loans": ledger, "repayments": repayments})
+        import_as_of(
+            tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger, "repayments": repayments}
+        )
     problem = only_problem(caught.value)
     assert (problem.file, problem.line, problem.value) == ("repayments.csv", 3, "L404")
 
 
 def test_org_table_with_an_unknown_parent(tmp_path):
-    path = write_ledger(tmp_path / "orgs.csv", [["HQ", "联社", ""], ["B1", "x", "NOPE"]],
-                        header=["机构号", "机构名称", "上级机构号"])
+    path = write_ledger(
+        tmp_path / "orgs.csv",
+        [["HQ", "联社", ""], ["B1", "x", "NOPE"]],
+        header=["机构号", "机构名称", "上级机构号"],
+    )
     ledger = write_ledger(tmp_path / "loans.csv", [replace(GOOD, "机构号", "B1")])
     with pytest.raises(InputRejected) as caught:
         import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger, "orgs": path})

@@ -28,12 +28,17 @@ def connect(engine: Engine = "duckdb", *, master: str | None = None, **options: 
 def spark_session(master: str | None = None) -> Any:
     from pyspark.sql import SparkSession
 
+    # keep a local Spark on loopback rather than whatever the hostname resolves to
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return (
-        SparkSession.builder.master(master or os.environ.get("LOANQUALITY_SPARK_MASTER", "local[*]"))
+        SparkSession.builder.master(
+            master or os.environ.get("LOANQUALITY_SPARK_MASTER", "local[*]")
+        )
         .appName("loanquality")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )

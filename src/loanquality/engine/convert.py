@@ -135,7 +135,7 @@ def _converted(column: Column, text: str) -> str:
             formats = ", ".join(sql_string(f) for f in (*DATE_FORMATS, "%Y-%m-%d %H:%M:%S"))
             return f"CAST(try_strptime({text}, [{formats}]) AS DATE)"
         case Kind.FLAG:
-            words = {w: "true" for w in TRUE_WORDS} | {w: "false" for w in FALSE_WORDS}
+            words = dict.fromkeys(TRUE_WORDS, "true") | dict.fromkeys(FALSE_WORDS, "false")
             return _words_case(text, words, "BOOLEAN")
         case Kind.CATEGORY:
             return _words_case(text, CATEGORY_WORDS, "TINYINT")

@@ -155,14 +155,27 @@ def _check_org_tree(orgs: Converted) -> None:
     for row in rows:
         if row.get("parent_id") is not None and row["parent_id"] not in parent:
             problems.append(
-                Problem(orgs.file, row[LINE], "parent_id", "上级机构号", row["parent_id"],
-                        "parent org is not in the org table", "上级机构不在机构表中")
+                Problem(
+                    orgs.file,
+                    row[LINE],
+                    "parent_id",
+                    "上级机构号",
+                    row["parent_id"],
+                    "parent org is not in the org table",
+                    "上级机构不在机构表中",
+                )
             )
     if not any(p is None for p in parent.values()):
         problems.append(
-            Problem(orgs.file, None, "parent_id", "上级机构号", None,
-                    "the org table has no root (an org without a parent)",
-                    "机构表没有顶级机构（上级机构号为空的机构）")
+            Problem(
+                orgs.file,
+                None,
+                "parent_id",
+                "上级机构号",
+                None,
+                "the org table has no root (an org without a parent)",
+                "机构表没有顶级机构（上级机构号为空的机构）",
+            )
         )
     for row in rows:
         seen, org = set(), row["org_id"]
@@ -171,8 +184,15 @@ def _check_org_tree(orgs: Converted) -> None:
             org = parent.get(org)
         if org is not None:
             problems.append(
-                Problem(orgs.file, row[LINE], "parent_id", "上级机构号", row.get("parent_id"),
-                        "org is its own ancestor (a cycle in the tree)", "机构上下级关系形成循环")
+                Problem(
+                    orgs.file,
+                    row[LINE],
+                    "parent_id",
+                    "上级机构号",
+                    row.get("parent_id"),
+                    "org is its own ancestor (a cycle in the tree)",
+                    "机构上下级关系形成循环",
+                )
             )
     if problems:
         raise InputRejected(problems)
@@ -216,4 +236,3 @@ def _check_references(converted: dict[str, Converted], orgs: pa.Table) -> None:
     con.close()
     if problems:
         raise InputRejected(problems, total)
-

@@ -101,9 +101,7 @@ class Lake:
             for path in staged.raw_files:
                 shutil.copy2(path, raw_folder / path.name)
 
-            replaced = [
-                t.name for t in self._table_dirs() if (t / as_of_dir(as_of)).exists()
-            ]
+            replaced = [t.name for t in self._table_dirs() if (t / as_of_dir(as_of)).exists()]
             moves = [
                 (
                     self.partition(table, as_of),

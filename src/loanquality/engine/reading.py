@@ -19,7 +19,7 @@ from loanquality.engine.problems import InputRejected, Problem
 
 
 def detect_encoding(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else GB18030 (a superset of GBK)."""
+    """UTF-8 (with or without BOM) when the bytes decode as such, else GB18030 (covers GBK)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -113,7 +113,13 @@ def _read_xlsx(path: Path) -> pa.Table:
                 values.append(_cell_text(cell))
     finally:
         book.close()
-    return pa.table({name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)})
+    # Excel often carries blank rows below the data; rows inside the data keep their line
+    while columns[0] and all(values[-1] is None for values in columns):
+        for values in columns:
+            values.pop()
+    return pa.table(
+        {name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)}
+    )
 
 
 def _cell_text(cell: object) -> str | None:

@@ -11,8 +11,11 @@ from loanquality.engine.lake import Lake
 
 def read_lake_table(con: BaseBackend, lake: Lake, table: str) -> ibis.Table:
     """Every partition of ``table`` as one Ibis table with an ``as_of`` date column."""
-    path = str(lake.root / table / "as_of=*" / "*.parquet")
-    data = con.read_parquet(path, hive_partitioning=True)
+    folder = lake.root / table
+    if con.name == "pyspark":
+        data = con.read_parquet(str(folder))  # Spark discovers as_of=... partitions itself
+    else:
+        data = con.read_parquet(str(folder / "as_of=*" / "*.parquet"), hive_partitioning=True)
     return data.mutate(as_of=data.as_of.cast("date"))
 
 

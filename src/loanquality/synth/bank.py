@@ -34,22 +34,105 @@ class Product:
 
 
 PRODUCTS = (
-    Product("农户小额信用贷款", "farmer", 0.702, (("信用", 1.0),), 30_000, (12, 12, 12, 24, 36),
-            False, ("A", "A", "A", "A", "F", "O"), 0.006, 0.072, round_to=1_000),
-    Product("农户联保贷款", "farmer", 0.11, (("保证", 1.0),), 60_000, (12, 24), False,
-            ("A", "A", "A", "F"), 0.007, 0.078, round_to=1_000),
-    Product("个体工商户经营贷款", "sole_proprietor", 0.08, (("抵押", 0.6), ("保证", 0.4)),
-            300_000, (12, 24, 36), True, ("F", "H", "O", "G"), 0.004, 0.066),
-    Product("个人住房贷款", "individual", 0.04, (("抵押", 1.0),), 400_000, (120, 180, 240), True,
-            ("",), 0.0012, 0.045),
-    Product("小微企业流动资金贷款", "micro", 0.045, (("抵押", 0.5), ("保证", 0.5)), 1_500_000,
-            (12,), False, ("C", "F", "E", "G"), 0.005, 0.060),
-    Product("流动资金贷款", "corporate", 0.008, (("抵押", 0.6), ("保证", 0.4)), 6_000_000,
-            (12, 24), False, ("C", "E", "K", "F"), 0.004, 0.055),
-    Product("票据贴现", "corporate", 0.008, (("质押", 1.0),), 2_000_000, (6,), False,
-            ("C", "F"), 0.0003, 0.025),
-    Product("银行承兑汇票", "corporate", 0.007, (("质押", 1.0),), 3_000_000, (6,), False,
-            ("C", "F"), 0.0003, 0.0, off_balance=True),
+    Product(
+        "农户小额信用贷款",
+        "farmer",
+        0.702,
+        (("信用", 1.0),),
+        30_000,
+        (12, 12, 12, 24, 36),
+        False,
+        ("A", "A", "A", "A", "F", "O"),
+        0.006,
+        0.072,
+        round_to=1_000,
+    ),
+    Product(
+        "农户联保贷款",
+        "farmer",
+        0.11,
+        (("保证", 1.0),),
+        60_000,
+        (12, 24),
+        False,
+        ("A", "A", "A", "F"),
+        0.007,
+        0.078,
+        round_to=1_000,
+    ),
+    Product(
+        "个体工商户经营贷款",
+        "sole_proprietor",
+        0.08,
+        (("抵押", 0.6), ("保证", 0.4)),
+        300_000,
+        (12, 24, 36),
+        True,
+        ("F", "H", "O", "G"),
+        0.004,
+        0.066,
+    ),
+    Product(
+        "个人住房贷款",
+        "individual",
+        0.04,
+        (("抵押", 1.0),),
+        400_000,
+        (120, 180, 240),
+        True,
+        ("",),
+        0.0012,
+        0.045,
+    ),
+    Product(
+        "小微企业流动资金贷款",
+        "micro",
+        0.045,
+        (("抵押", 0.5), ("保证", 0.5)),
+        1_500_000,
+        (12,),
+        False,
+        ("C", "F", "E", "G"),
+        0.005,
+        0.060,
+    ),
+    Product(
+        "流动资金贷款",
+        "corporate",
+        0.008,
+        (("抵押", 0.6), ("保证", 0.4)),
+        6_000_000,
+        (12, 24),
+        False,
+        ("C", "E", "K", "F"),
+        0.004,
+        0.055,
+    ),
+    Product(
+        "票据贴现",
+        "corporate",
+        0.008,
+        (("质押", 1.0),),
+        2_000_000,
+        (6,),
+        False,
+        ("C", "F"),
+        0.0003,
+        0.025,
+    ),
+    Product(
+        "银行承兑汇票",
+        "corporate",
+        0.007,
+        (("质押", 1.0),),
+        3_000_000,
+        (6,),
+        False,
+        ("C", "F"),
+        0.0003,
+        0.0,
+        off_balance=True,
+    ),
 )
 PRODUCT_SHARES = np.array([p.share for p in PRODUCTS]) / sum(p.share for p in PRODUCTS)
 
@@ -113,9 +196,10 @@ def build_structure(rng: np.random.Generator, n_loans: int) -> Structure:
         roles = ["机构负责人", "风险经理"] + ["客户经理"] * int(rng.integers(6, 11))
         for role in roles:
             staff_id = f"E{len(staff_rows) + 1:04d}"
-            name = names.SURNAMES[rng.integers(len(names.SURNAMES))] + names.GIVEN[
-                rng.integers(len(names.GIVEN))
-            ]
+            name = (
+                names.SURNAMES[rng.integers(len(names.SURNAMES))]
+                + names.GIVEN[rng.integers(len(names.GIVEN))]
+            )
             grade = names.GRADES[rng.integers(len(names.GRADES))]
             staff_rows.append((staff_id, name, coop_id, role, grade))
             if role == "客户经理":

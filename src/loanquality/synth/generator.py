@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +32,15 @@ from loanquality.synth.portfolio import AMORTIZING, DUE_DAY, RATE, Flows, Portfo
 
 FORMATS = ("csv", "xlsx", "parquet")
 BURN_IN_MONTHS = 24  # months lived before the first written month, so arrears have built up
-PER_MONTH_TABLES = ("loans", "repayments", "schedules", "collateral", "guarantees", "bureau",
-                    "provisions")
+PER_MONTH_TABLES = (
+    "loans",
+    "repayments",
+    "schedules",
+    "collateral",
+    "guarantees",
+    "bureau",
+    "provisions",
+)
 REFERENCE_TABLES = ("orgs", "staff", "customers", "capital")
 SCHEDULE_HORIZON_DAYS = 366  # the schedule export covers what falls due within a year
 
@@ -85,10 +93,10 @@ def generate_bank(
     all_ends = month_ends(burn_start, BURN_IN_MONTHS + 1 + months)
     book.originate(loans, to_day(all_ends[0]), to_day(all_ends[0]), seasoned=True)
 
-    bank = GeneratedBank(Path(out), all_ends[BURN_IN_MONTHS + 1:], file_format)
+    bank = GeneratedBank(Path(out), all_ends[BURN_IN_MONTHS + 1 :], file_format)
     bank.out.mkdir(parents=True, exist_ok=True)
     writer = _Writer(bank, structure, book, rng)
-    for previous, as_of in zip(all_ends, all_ends[1:], strict=False):
+    for previous, as_of in itertools.pairwise(all_ends):
         flows = book.step(previous, as_of, loans)
         if as_of in bank.as_ofs:
             step(f"生成 {as_of}")
@@ -112,8 +120,7 @@ class _Writer:
         if self.bank.file_format == "csv":
             frame.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
         elif self.bank.file_format == "xlsx":
-            with pd.ExcelWriter(path, engine="xlsxwriter",
-                                engine_kwargs={"options": {"constant_memory": True}}) as excel:
+            with pd.ExcelWriter(path, engine="xlsxwriter") as excel:
                 frame.to_excel(excel, index=False, sheet_name=TABLES[table].label)
         else:
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
@@ -149,71 +156,87 @@ class _Writer:
         balance = np.round(b.balance[loans], 2)
         monthly_interest = balance * RATE[product] / 12
         overdue_principal = np.where(
-            AMORTIZING[product], np.minimum(missed * b.amount[loans] / b.term[loans], balance),
-            np.where(past_maturity, balance, 0.0))
+            AMORTIZING[product],
+            np.minimum(missed * b.amount[loans] / b.term[loans], balance),
+            np.where(past_maturity, balance, 0.0),
+        )
         written_off = b.written_off[loans]
 
         category = np.select(
             [overdue_days > 360, overdue_days > 270, overdue_days > 90, overdue_days > 0],
-            [5, 4, 3, 2], 1)
+            [5, 4, 3, 2],
+            1,
+        )
         # the bank's own view is kinder for some loans, more so under weak officers
         officer_factor = s.officer_factor[b.officer[loans]]
         kinder = (b.hide[loans] < 0.12 * officer_factor) & (category > 1)
         bank_category = np.where(kinder, category - 1, category)
         bank_category = np.where(written_off, 5, bank_category)
-        ecl_share = np.select([overdue_days > 360, overdue_days > 270, overdue_days > 90,
-                               overdue_days > 0], [0.8, 0.55, 0.3, 0.05], 0.01)
+        ecl_share = np.select(
+            [overdue_days > 360, overdue_days > 270, overdue_days > 90, overdue_days > 0],
+            [0.8, 0.55, 0.3, 0.05],
+            0.01,
+        )
         customer = b.customer[loans]
         customer_type = b.customer_type[customer]
         village = b.village[loans]
-        return pd.DataFrame({
-            "loan_id": _loan_ids(b.id[loans]),
-            "contract_id": [f"HT{n:010d}" for n in b.id[loans]],
-            "customer_id": _customer_ids(customer),
-            "customer_name": _customer_names(customer, customer_type, b.customer_industry),
-            "customer_type": [CUSTOMER_TYPE_LABELS[t] for t in customer_type],
-            "group_id": [f"JT{g:04d}" if g >= 0 else None for g in b.customer_group[customer]],
-            "org_id": s.outlet_ids[b.outlet[loans]],
-            "manager_id": s.officer_ids[b.officer[loans]],
-            "manager_b_id": s.officer_ids[b.officer_b[loans]],
-            "product": [PRODUCTS[p].name for p in product],
-            "industry": b.customer_industry[customer],
-            "guarantee_type": np.select([b.secured[loans] & (product >= 6), b.secured[loans],
-                                         b.guaranteed[loans]], ["质押", "抵押", "保证"], "信用"),
-            "amount": b.amount[loans],
-            "balance": balance,
-            "issue_date": b.issue[loans],
-            "maturity_date": b.maturity[loans],
-            "extended_maturity_date": b.ext_maturity[loans],
-            "prior_loan_id": [_loan_id(p) if p >= 0 else None for p in b.prior[loans]],
-            "restructure_date": b.restructured[loans],
-            "overdue_principal": np.round(overdue_principal, 2),
-            "overdue_interest": np.round(missed * monthly_interest, 2),
-            "principal_overdue_days": principal_days.astype(int),
-            "interest_overdue_days": interest_days.astype(int),
-            "interest_stopped_date": np.where(overdue_days > 90,
-                                              arrears + np.timedelta64(90, "D"),
-                                              np.datetime64("NaT", "D")),
-            "off_balance": np.where([PRODUCTS[p].off_balance for p in product], "是", "否"),
-            "written_off": np.where(written_off, "是", "否"),
-            "impaired": np.where(overdue_days > 90, "是", "否"),
-            "ecl": np.round(balance * ecl_share, 2),
-            "bank_category": [CATEGORY_LABELS[int(k)] for k in bank_category],
-            "village": [s.villages[v] if v >= 0 else None for v in village],
-            "farmer_grade": [names.FARMER_GRADES[int(h * 3)] if t == "farmer" else None
-                             for h, t in zip(b.hide[loans], customer_type, strict=True)],
-        })
+        return pd.DataFrame(
+            {
+                "loan_id": _loan_ids(b.id[loans]),
+                "contract_id": [f"HT{n:010d}" for n in b.id[loans]],
+                "customer_id": _customer_ids(customer),
+                "customer_name": _customer_names(customer, customer_type, b.customer_industry),
+                "customer_type": [CUSTOMER_TYPE_LABELS[t] for t in customer_type],
+                "group_id": [f"JT{g:04d}" if g >= 0 else None for g in b.customer_group[customer]],
+                "org_id": s.outlet_ids[b.outlet[loans]],
+                "manager_id": s.officer_ids[b.officer[loans]],
+                "manager_b_id": s.officer_ids[b.officer_b[loans]],
+                "product": [PRODUCTS[p].name for p in product],
+                "industry": b.customer_industry[customer],
+                "guarantee_type": np.select(
+                    [b.secured[loans] & (product >= 6), b.secured[loans], b.guaranteed[loans]],
+                    ["质押", "抵押", "保证"],
+                    "信用",
+                ),
+                "amount": b.amount[loans],
+                "balance": balance,
+                "issue_date": b.issue[loans],
+                "maturity_date": b.maturity[loans],
+                "extended_maturity_date": b.ext_maturity[loans],
+                "prior_loan_id": [_loan_id(p) if p >= 0 else None for p in b.prior[loans]],
+                "restructure_date": b.restructured[loans],
+                "overdue_principal": np.round(overdue_principal, 2),
+                "overdue_interest": np.round(missed * monthly_interest, 2),
+                "principal_overdue_days": principal_days.astype(int),
+                "interest_overdue_days": interest_days.astype(int),
+                "interest_stopped_date": np.where(
+                    overdue_days > 90, arrears + np.timedelta64(90, "D"), np.datetime64("NaT", "D")
+                ),
+                "off_balance": np.where([PRODUCTS[p].off_balance for p in product], "是", "否"),
+                "written_off": np.where(written_off, "是", "否"),
+                "impaired": np.where(overdue_days > 90, "是", "否"),
+                "ecl": np.round(balance * ecl_share, 2),
+                "bank_category": [CATEGORY_LABELS[int(k)] for k in bank_category],
+                "village": [s.villages[v] if v >= 0 else None for v in village],
+                "farmer_grade": [
+                    names.FARMER_GRADES[int(h * 3)] if t == "farmer" else None
+                    for h, t in zip(b.hide[loans], customer_type, strict=True)
+                ],
+            }
+        )
 
     def repayments(self, flows: Flows, listed: set[int]) -> pd.DataFrame:
         f = flows.arrays()
         keep = np.array([n in listed for n in f["loan"]], bool)
-        return pd.DataFrame({
-            "loan_id": _loan_ids(f["loan"][keep]),
-            "date": f["date"][keep],
-            "principal_paid": f["principal"][keep],
-            "interest_paid": f["interest"][keep],
-            "kind": f["kind"][keep],
-        })
+        return pd.DataFrame(
+            {
+                "loan_id": _loan_ids(f["loan"][keep]),
+                "date": f["date"][keep],
+                "principal_paid": f["principal"][keep],
+                "interest_paid": f["interest"][keep],
+                "kind": f["kind"][keep],
+            }
+        )
 
     def schedules(self, loans: np.ndarray, end: np.datetime64) -> pd.DataFrame:
         """Equal monthly principal on the 21st, interest on the scheduled balance."""
@@ -224,45 +247,52 @@ class _Writer:
             rows_loan.append(np.full(b.term[loan], loan))
             rows_seq.append(np.arange(1, b.term[loan] + 1))
         if not rows_loan:
-            return pd.DataFrame(columns=["loan_id", "seq", "due_date", "principal_due",
-                                         "interest_due"])
+            return pd.DataFrame(
+                columns=["loan_id", "seq", "due_date", "principal_due", "interest_due"]
+            )
         loan = np.concatenate(rows_loan)
         seq = np.concatenate(rows_seq)
         issue_month = b.issue[loan].astype("datetime64[M]")
         due = (issue_month + seq.astype("timedelta64[M]")).astype("datetime64[D]") + np.timedelta64(
-            DUE_DAY - 1, "D")
+            DUE_DAY - 1, "D"
+        )
         keep = due <= end + np.timedelta64(SCHEDULE_HORIZON_DAYS, "D")
         loan, seq, due = loan[keep], seq[keep], due[keep]
         installment = b.amount[loan] / b.term[loan]
         scheduled_balance = b.amount[loan] - (seq - 1) * installment
-        return pd.DataFrame({
-            "loan_id": _loan_ids(loan),
-            "seq": seq,
-            "due_date": due,
-            "principal_due": np.round(installment, 2),
-            "interest_due": np.round(scheduled_balance * RATE[b.product[loan]] / 12, 2),
-        })
+        return pd.DataFrame(
+            {
+                "loan_id": _loan_ids(loan),
+                "seq": seq,
+                "due_date": due,
+                "principal_due": np.round(installment, 2),
+                "interest_due": np.round(scheduled_balance * RATE[b.product[loan]] / 12, 2),
+            }
+        )
 
     def collateral(self, loans: np.ndarray) -> pd.DataFrame:
         b = self.book
-        kind = np.select([b.product[loans] >= 6, b.product[loans] == 3],
-                         ["存单", "住房"], "房产")
-        return pd.DataFrame({
-            "collateral_id": [f"YP{n:010d}" for n in b.id[loans]],
-            "loan_id": _loan_ids(b.id[loans]),
-            "type": kind,
-            "value": np.round(b.collateral_value[loans], -2),
-            "appraisal_date": b.appraisal[loans],
-        })
+        kind = np.select([b.product[loans] >= 6, b.product[loans] == 3], ["存单", "住房"], "房产")
+        return pd.DataFrame(
+            {
+                "collateral_id": [f"YP{n:010d}" for n in b.id[loans]],
+                "loan_id": _loan_ids(b.id[loans]),
+                "type": kind,
+                "value": np.round(b.collateral_value[loans], -2),
+                "appraisal_date": b.appraisal[loans],
+            }
+        )
 
     def guarantees(self, loans: np.ndarray) -> pd.DataFrame:
         b = self.book
         guarantor = (b.customer[loans] * 7919 + 13) % max(len(b.customer_type), 1)
-        return pd.DataFrame({
-            "loan_id": _loan_ids(b.id[loans]),
-            "guarantor_id": _customer_ids(guarantor),
-            "amount": b.amount[loans],
-        })
+        return pd.DataFrame(
+            {
+                "loan_id": _loan_ids(b.id[loans]),
+                "guarantor_id": _customer_ids(guarantor),
+                "amount": b.amount[loans],
+            }
+        )
 
     def bureau(self, ledger: pd.DataFrame) -> pd.DataFrame:
         """Non-retail debtors' share of debt overdue > 90 days at all banks."""
@@ -290,21 +320,29 @@ class _Writer:
         ids = np.arange(n)
         village = b.customer_village
         farmer = b.customer_type == "farmer"
-        self.write("customers", pd.DataFrame({
-            "customer_id": _customer_ids(ids),
-            "customer_name": _customer_names(ids, b.customer_type, b.customer_industry),
-            "customer_type": [CUSTOMER_TYPE_LABELS[t] for t in b.customer_type],
-            "group_id": [f"JT{g:04d}" if g >= 0 else None for g in b.customer_group],
-            "industry": b.customer_industry,
-            "village": [s.villages[v] if v >= 0 else None for v in village],
-            "farmer_grade": [names.FARMER_GRADES[i % 3] if f else None
-                             for i, f in zip(ids, farmer, strict=True)],
-            "credit_line": np.round(self.rng.lognormal(11, 1, n), -3),
-            "deposit_balance": np.round(self.rng.lognormal(9.5, 1.5, n), 2),
-        }))
+        self.write(
+            "customers",
+            pd.DataFrame(
+                {
+                    "customer_id": _customer_ids(ids),
+                    "customer_name": _customer_names(ids, b.customer_type, b.customer_industry),
+                    "customer_type": [CUSTOMER_TYPE_LABELS[t] for t in b.customer_type],
+                    "group_id": [f"JT{g:04d}" if g >= 0 else None for g in b.customer_group],
+                    "industry": b.customer_industry,
+                    "village": [s.villages[v] if v >= 0 else None for v in village],
+                    "farmer_grade": [
+                        names.FARMER_GRADES[i % 3] if f else None
+                        for i, f in zip(ids, farmer, strict=True)
+                    ],
+                    "credit_line": np.round(self.rng.lognormal(11, 1, n), -3),
+                    "deposit_balance": np.round(self.rng.lognormal(9.5, 1.5, n), 2),
+                }
+            ),
+        )
         total = self.last_ledger["balance"].sum() if self.last_ledger is not None else 0.0
-        self.write("capital", pd.DataFrame({"org_id": [ROOT_ORG],
-                                            "net_capital": [round(total * 0.11, 2)]}))
+        self.write(
+            "capital", pd.DataFrame({"org_id": [ROOT_ORG], "net_capital": [round(total * 0.11, 2)]})
+        )
 
 
 def _loan_id(n: int) -> str:
@@ -334,11 +372,16 @@ def _customer_names(customers: np.ndarray, kinds: np.ndarray, industries: np.nda
 
 
 def _write_import_script(bank: GeneratedBank) -> None:
-    lines = ["#!/bin/sh", "# Import every month of this synthetic bank: sh import.sh DATA_DIR",
-             "set -e", 'DATA="${1:-data}"']
+    lines = [
+        "#!/bin/sh",
+        "# Import every month of this synthetic bank: sh import.sh DATA_DIR",
+        "set -e",
+        'DATA="${1:-data}"',
+        'HERE=$(cd "$(dirname "$0")" && pwd)',
+    ]
     for as_of in bank.as_ofs:
         options = " ".join(
-            f"--{table} {shlex.quote(str(path.resolve()))}"
+            f'--{table} "$HERE"/{shlex.quote(str(path.relative_to(bank.out)))}'
             for table, path in bank.files(as_of).items()
         )
         lines.append(f'loanquality import --data-dir "$DATA" --as-of {as_of} {options}')

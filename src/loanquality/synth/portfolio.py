@@ -31,11 +31,20 @@ HAZARD = np.array([p.hazard for p in PRODUCTS])
 RATE = np.array([p.rate for p in PRODUCTS])
 CUSTOMER_TYPES = np.array([p.customer_type for p in PRODUCTS])
 
-INT_FIELDS = ("id", "customer", "product", "outlet", "officer", "officer_b", "prior", "term",
-              "paid_seq", "village")
+INT_FIELDS = (
+    "id",
+    "customer",
+    "product",
+    "outlet",
+    "officer",
+    "officer_b",
+    "prior",
+    "term",
+    "paid_seq",
+    "village",
+)
 FLOAT_FIELDS = ("amount", "balance", "stress", "collateral_value", "hide")
-DATE_FIELDS = ("issue", "maturity", "ext_maturity", "restructured", "arrears_since",
-               "appraisal")
+DATE_FIELDS = ("issue", "maturity", "ext_maturity", "restructured", "arrears_since", "appraisal")
 BOOL_FIELDS = ("active", "written_off", "has_schedule", "secured", "guaranteed")
 
 
@@ -113,8 +122,9 @@ class Portfolio:
 
     # -- new loans -----------------------------------------------------------------
 
-    def originate(self, n: int, issue_from: np.datetime64, issue_to: np.datetime64,
-                  *, seasoned: bool = False) -> np.ndarray:
+    def originate(
+        self, n: int, issue_from: np.datetime64, issue_to: np.datetime64, *, seasoned: bool = False
+    ) -> np.ndarray:
         """Make ``n`` new loans issued between two dates; ``seasoned`` spreads issue dates
         back over each loan's term (the book already on hand at the start)."""
         rng, s = self.rng, self.s
@@ -169,7 +179,9 @@ class Portfolio:
             loans = np.arange(len(self) - n, len(self))
             amort = AMORTIZING[product]
             self.cols["paid_seq"][loans[amort]] = months_run[amort].astype(int)
-            self.cols["balance"][loans[amort]] = amount[amort] * (1 - months_run[amort] / term[amort])
+            self.cols["balance"][loans[amort]] = amount[amort] * (
+                1 - months_run[amort] / term[amort]
+            )
         return np.arange(len(self) - n, len(self))
 
     def _pick_guarantee(self, product: int) -> str:
@@ -198,8 +210,9 @@ class Portfolio:
         corp = np.flatnonzero(new_kinds == "corporate")
         in_group = corp[rng.random(len(corp)) < 0.3]
         if len(in_group):
-            group[in_group] = self.n_groups + rng.integers(0, max(len(in_group) // 3, 1),
-                                                           len(in_group))
+            group[in_group] = self.n_groups + rng.integers(
+                0, max(len(in_group) // 3, 1), len(in_group)
+            )
             self.n_groups = int(group.max()) + 1
         industry = np.array(
             [rng.choice(PRODUCTS[p].industries) for p in product[fresh]], dtype=object
@@ -263,23 +276,30 @@ class Portfolio:
 
         live = int((self.active & ~self.written_off).sum())
         growth = 0.006 * LENDING_SEASON[month]
-        n_new = max(int(round(target_size * (1 + growth) - live)), 0)
+        n_new = max(round(target_size * (1 + growth) - live), 0)
         self.originate(n_new, prev + np.timedelta64(1, "D"), end)
         return flows
 
     def _cure(self, loans, prev, end, due, flows: Flows) -> None:
         c = self.cols
-        when = prev + self.rng.integers(1, int((end - prev) / np.timedelta64(1, "D")) + 1,
-                                        len(loans)).astype("timedelta64[D]")
+        when = prev + self.rng.integers(
+            1, int((end - prev) / np.timedelta64(1, "D")) + 1, len(loans)
+        ).astype("timedelta64[D]")
         missed = np.maximum(
-            np.round((due - self.arrears_since[loans]) / np.timedelta64(1, "D")
-                     / DAYS_PER_MONTH).astype(int) + 1, 1)
+            np.round(
+                (due - self.arrears_since[loans]) / np.timedelta64(1, "D") / DAYS_PER_MONTH
+            ).astype(int)
+            + 1,
+            1,
+        )
         missed = np.where(when >= due, missed, np.maximum(missed - 1, 1))
         amort = AMORTIZING[self.product[loans]]
         past_maturity = self.effective_maturity()[loans] < when
         principal = np.where(
-            amort, np.minimum(missed * self.amount[loans] / self.term[loans], self.balance[loans]),
-            np.where(past_maturity, self.balance[loans], 0.0))
+            amort,
+            np.minimum(missed * self.amount[loans] / self.term[loans], self.balance[loans]),
+            np.where(past_maturity, self.balance[loans], 0.0),
+        )
         interest = np.round(missed * self.balance[loans] * RATE[self.product[loans]] / 12, 2)
         days = (end - self.arrears_since[loans]) / np.timedelta64(1, "D")
         kind = np.where(days > 90, "清收", "正常")
@@ -293,10 +313,14 @@ class Portfolio:
 
     def _restructure(self, arrears, days, prev, end) -> None:
         c = self.cols
-        pick = np.flatnonzero(arrears & (days > 90) & (days <= 360) & np.isnat(self.restructured)
-                              & (self.rng.random(len(self)) < 0.02))
-        c["restructured"][pick] = end - self.rng.integers(0, 20, len(pick)).astype(
-            "timedelta64[D]")
+        pick = np.flatnonzero(
+            arrears
+            & (days > 90)
+            & (days <= 360)
+            & np.isnat(self.restructured)
+            & (self.rng.random(len(self)) < 0.02)
+        )
+        c["restructured"][pick] = end - self.rng.integers(0, 20, len(pick)).astype("timedelta64[D]")
         c["arrears_since"][pick] = NAT
         c["maturity"][pick] = add_months(end, np.full(len(pick), 24))
         c["ext_maturity"][pick] = NAT
@@ -323,8 +347,13 @@ class Portfolio:
         c["arrears_since"][ext] = NAT
         c["stress"][ext] *= np.where(in_arrears[ext], 3.0, 1.8)
 
-        flows.add(repaid, eff_mat[repaid], np.round(self.balance[repaid], 2),
-                  np.round(self.balance[repaid] * RATE[self.product[repaid]] / 12, 2), "正常")
+        flows.add(
+            repaid,
+            eff_mat[repaid],
+            np.round(self.balance[repaid], 2),
+            np.round(self.balance[repaid] * RATE[self.product[repaid]] / 12, 2),
+            "正常",
+        )
         c["balance"][repaid] = 0.0
         c["active"][repaid] = False
 
