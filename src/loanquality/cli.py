@@ -110,12 +110,13 @@ def import_command(
         raise reject(error) from None
     for warning in result.warnings:
         err_console.print(f"warning / 警告: {warning}", markup=False, soft_wrap=True)
-    summary = Table(title=f"导入完成 imported {as_of} ({result.import_id})")
+    summary = Table(title=f"导入完成 imported {as_of}")
     summary.add_column("table 表")
     summary.add_column("rows 行数", justify="right")
     for table, rows in result.rows.items():
         summary.add_row(table, f"{rows:,}")
     console.print(summary)
+    console.print(f"import id / 导入批次: {result.import_id}")
     if result.replaced:
         console.print(f"replaced / 已替换（旧版本保存在 history/）: {', '.join(result.replaced)}")
 

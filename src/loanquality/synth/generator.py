@@ -97,6 +97,10 @@ def generate_bank(
     bank.out.mkdir(parents=True, exist_ok=True)
     writer = _Writer(bank, structure, book, rng)
     for previous, as_of in itertools.pairwise(all_ends):
+        if as_of == bank.as_ofs[0]:
+            # repayments are written from here on: only loans issued from now can carry a
+            # schedule whose whole payment history is in the files
+            book.cols["has_schedule"][:] = False
         flows = book.step(previous, as_of, loans)
         if as_of in bank.as_ofs:
             step(f"生成 {as_of}")

@@ -30,6 +30,26 @@ AMORTIZING = np.array([p.amortizing for p in PRODUCTS])
 HAZARD = np.array([p.hazard for p in PRODUCTS])
 RATE = np.array([p.rate for p in PRODUCTS])
 CUSTOMER_TYPES = np.array([p.customer_type for p in PRODUCTS])
+MEDIAN_AMOUNT = np.array([p.median_amount for p in PRODUCTS])
+ROUND_TO = np.array([p.round_to for p in PRODUCTS])
+
+
+def draw_within_groups(rng: np.random.Generator, groups: np.ndarray, choices_of) -> np.ndarray:
+    """For each element, a random pick from ``choices_of(its group)``, vectorised per group.
+
+    ``choices_of`` returns ``(values, weights or None)``.
+    """
+    out = np.empty(len(groups), dtype=object)
+    for group in np.unique(groups):
+        members = np.flatnonzero(groups == group)
+        values, weights = choices_of(group)
+        if weights is not None:
+            weights = np.asarray(weights, float) / sum(weights)
+        out[members] = np.asarray(values, dtype=object)[
+            rng.choice(len(values), len(members), p=weights)
+        ]
+    return out
+
 
 INT_FIELDS = (
     "id",
@@ -129,7 +149,7 @@ class Portfolio:
         back over each loan's term (the book already on hand at the start)."""
         rng, s = self.rng, self.s
         product = rng.choice(len(PRODUCTS), n, p=PRODUCT_SHARES)
-        term = np.array([rng.choice(PRODUCTS[p].terms) for p in product], int)
+        term = draw_within_groups(rng, product, lambda p: (PRODUCTS[p].terms, None)).astype(int)
         if seasoned:
             back = rng.random(n) * term * DAYS_PER_MONTH
             issue = issue_to - back.astype("timedelta64[D]")
@@ -138,12 +158,17 @@ class Portfolio:
             issue = issue_from + rng.integers(0, span + 1, n).astype("timedelta64[D]")
         outlet = rng.choice(len(s.outlet_ids), n, p=s.outlet_weight)
         coop = s.outlet_coop[outlet]
-        officer = np.array([rng.choice(np.flatnonzero(s.officer_coop == c)) for c in coop], int)
-        officer_b = np.array([rng.choice(np.flatnonzero(s.officer_coop == c)) for c in coop], int)
-        median = np.array([PRODUCTS[p].median_amount for p in product])
-        round_to = np.array([PRODUCTS[p].round_to for p in product])
+
+        def officers_of(coop):
+            return np.flatnonzero(s.officer_coop == coop), None
+
+        officer = draw_within_groups(rng, coop, officers_of).astype(int)
+        officer_b = draw_within_groups(rng, coop, officers_of).astype(int)
+        median, round_to = MEDIAN_AMOUNT[product], ROUND_TO[product]
         amount = np.maximum(np.round(median * rng.lognormal(0, 0.45, n) / round_to), 1) * round_to
-        guarantee = [self._pick_guarantee(p) for p in product]
+        guarantee = draw_within_groups(
+            rng, product, lambda p: tuple(zip(*PRODUCTS[p].guarantees, strict=True))
+        )
         customer = self._borrowers(product, outlet)
         self._append(
             id=np.arange(len(self), len(self) + n),
@@ -184,10 +209,6 @@ class Portfolio:
             )
         return np.arange(len(self) - n, len(self))
 
-    def _pick_guarantee(self, product: int) -> str:
-        kinds, weights = zip(*PRODUCTS[product].guarantees, strict=True)
-        return kinds[self.rng.choice(len(kinds), p=np.array(weights) / sum(weights))]
-
     def _borrowers(self, product: np.ndarray, outlet: np.ndarray) -> np.ndarray:
         """A customer per new loan: mostly new borrowers; companies borrow again and again."""
         rng = self.rng
@@ -203,8 +224,9 @@ class Portfolio:
         first = len(self.customer_type)
         customer[fresh] = np.arange(first, first + n_new)
         new_kinds = kinds[fresh]
-        villages_of = [np.flatnonzero(self.s.village_outlet == o) for o in outlet[fresh]]
-        village = np.array([rng.choice(v) if len(v) else -1 for v in villages_of], int)
+        village = draw_within_groups(
+            rng, outlet[fresh], lambda o: (np.flatnonzero(self.s.village_outlet == o), None)
+        ).astype(int)
         village[~np.isin(new_kinds, ["farmer"])] = -1
         group = np.full(n_new, -1)
         corp = np.flatnonzero(new_kinds == "corporate")
@@ -214,9 +236,7 @@ class Portfolio:
                 0, max(len(in_group) // 3, 1), len(in_group)
             )
             self.n_groups = int(group.max()) + 1
-        industry = np.array(
-            [rng.choice(PRODUCTS[p].industries) for p in product[fresh]], dtype=object
-        )
+        industry = draw_within_groups(rng, product[fresh], lambda p: (PRODUCTS[p].industries, None))
         self.customer_type = np.concatenate([self.customer_type, new_kinds.astype(object)])
         self.customer_village = np.concatenate([self.customer_village, village])
         self.customer_group = np.concatenate([self.customer_group, group])
