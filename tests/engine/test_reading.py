@@ -129,3 +129,25 @@ def test_shares_accept_percent_signs(tmp_path):
     )
     data = read_input(path, "bureau").data
     assert data.column("overdue90_share").to_pylist() == [0.25, 0.3]
+
+
+def test_the_documented_mapping_example_works(tmp_path):
+    """docs/mapping-example.toml maps the headers and codes it shows."""
+    from pathlib import Path
+
+    profile = MappingProfile.load(Path(__file__).parents[2] / "docs" / "mapping-example.toml")
+    header = [
+        "借据编号",
+        "客户编号",
+        "客户性质",
+        "经办机构",
+        "借据余额",
+        "放款日期",
+        "到期日期",
+        "五级分类",
+    ]
+    rows = [["A1", "K1", "04", "B01", "5", "20240101", "20250101", "30"]]
+    data = read_input(write_ledger(tmp_path / "x.csv", rows, header=header), "loans", profile).data
+    assert data.column("customer_type").to_pylist() == ["micro"]
+    assert data.column("bank_category").to_pylist() == [3]
+    assert data.column("retail").to_pylist() == [False]
