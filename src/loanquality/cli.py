@@ -122,6 +122,72 @@ def import_command(
 
 
 @app.command()
+def classify(
+    ledger: Annotated[Path, typer.Argument(help="Loan ledger 借据台账 (CSV/XLSX/Parquet).")],
+    as_of: AsOf,
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.csv, .xlsx or .parquet")],
+    schedules: OptionalFile = None,
+    repayments: OptionalFile = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="An earlier output of this command (last as-of).")
+    ] = None,
+    bureau: OptionalFile = None,
+    overrides: Annotated[
+        Path | None, typer.Option(help="Approved 认定: loan_id, category, reason, override_id.")
+    ] = None,
+    ruleset: Annotated[str, typer.Option(help="Rule set name or TOML file.")] = "cn-2023",
+    mapping: Annotated[Path | None, typer.Option(help="Mapping profile (TOML).")] = None,
+) -> None:
+    """Classify a ledger export into the five categories, with reasons. 五级分类。"""
+    from loanquality.engine.rules import load_ruleset
+    from loanquality.engine.stateless import (
+        OUTPUT_LABELS,
+        check_output_path,
+        classify_files,
+        write_table,
+    )
+
+    try:
+        check_output_path(output)
+        rules = load_ruleset(ruleset)
+        profile = MappingProfile.load(mapping) if mapping else None
+        with step_progress(2) as advance:
+            advance("读取并校验 reading")
+            result = classify_files(
+                ledger,
+                as_of,
+                rules,
+                schedules=schedules,
+                repayments=repayments,
+                previous=previous,
+                bureau=bureau,
+                overrides=overrides,
+                mapping=profile,
+            )
+            advance("写出 writing")
+            write_table(result, output, OUTPUT_LABELS)
+    except InputRejected as error:
+        raise reject(error) from None
+    counts = Table(title=f"五级分类 {as_of} ({rules.name}, sha256 {rules.sha256[:12]})")
+    counts.add_column("分类 category")
+    counts.add_column("笔数 loans", justify="right")
+    counts.add_column("余额 balance", justify="right")
+    labels = result.column("final_category_label").to_pylist()
+    balances = result.column("balance").to_pylist()
+    for label in ("正常", "关注", "次级", "可疑", "损失"):
+        picked = [b or 0 for b, lab in zip(balances, labels, strict=True) if lab == label]
+        counts.add_row(label, f"{len(picked):,}", f"{sum(picked):,.2f}")
+    console.print(counts)
+    refused = sum(result.column("override_refused").to_pylist())
+    if refused:
+        err_console.print(
+            f"{refused} override(s) refused: upgrade above the rules without the"
+            f" UPG conditions / {refused} 笔认定因上调条件不满足未生效"
+        )
+    console.print(f"wrote / 已写出 {output}")
+
+
+@app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the bank into.")],
     loans: Annotated[int, typer.Option(help="Loans on the books at the start.")] = 10_000,

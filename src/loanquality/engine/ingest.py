@@ -81,7 +81,7 @@ def import_as_of(
     step("校验机构与借据关联")
     warnings = [w for c in converted.values() for w in c.warnings]
     orgs, orgs_source = _org_tree(lake, as_of, converted, warnings)
-    _check_references(converted, orgs)
+    check_references(converted, orgs)
 
     staged = Staged()
     for table_id, item in converted.items():
@@ -202,17 +202,19 @@ _ORG_REFERENCES = ("loans", "staff", "provisions", "capital")
 _LOAN_REFERENCES = ("schedules", "repayments", "collateral", "guarantees")
 
 
-def _check_references(converted: dict[str, Converted], orgs: pa.Table) -> None:
-    """Every org_id must be in the org tree and every loan_id of a side table in the ledger."""
+def check_references(converted: dict[str, Converted], orgs: pa.Table | None) -> None:
+    """Every org_id must be in the org tree (when given) and every loan_id of a side table
+    in the ledger."""
     con = duckdb.connect()
-    con.register("org_tree", orgs.select(["org_id"]))
+    if orgs is not None:
+        con.register("org_tree", orgs.select(["org_id"]))
     con.register("ledger", converted["loans"].data.select(["loan_id"]))
     problems: list[Problem] = []
     total = 0
     for table_id, item in converted.items():
         con.register("rows", item.data)
         finder = ProblemFinder(con, item.file, item.table)
-        if table_id in _ORG_REFERENCES and "org_id" in item.data.column_names:
+        if orgs is not None and table_id in _ORG_REFERENCES and "org_id" in item.data.column_names:
             finder.check(
                 "rows",
                 "org_id IS NOT NULL AND org_id NOT IN (SELECT org_id FROM org_tree)",

@@ -203,6 +203,29 @@ CAPITAL = Table(
     ),
     unique=("org_id",),
 )
+# What ``classify --previous`` needs of an earlier result, and approved 认定 (--overrides).
+PREVIOUS = Table(
+    "previous",
+    "上期分类结果",
+    (
+        C("loan_id", "借据号", required=True),
+        C("final_category", "最终分类", Kind.CATEGORY),
+        C("overdue_days", "逾期天数", Kind.INT),
+        C("npl_cure_date", "不良欠款结清日", Kind.DATE),
+    ),
+    unique=("loan_id",),
+)
+OVERRIDES = Table(
+    "overrides",
+    "人工认定",
+    (
+        C("loan_id", "借据号", required=True),
+        C("category", "认定分类", Kind.CATEGORY, required=True),
+        C("reason", "认定理由"),
+        C("override_id", "认定编号"),
+    ),
+    unique=("loan_id",),
+)
 del C
 
 TABLES: dict[str, Table] = {
@@ -219,5 +242,18 @@ TABLES: dict[str, Table] = {
         BUREAU,
         PROVISIONS,
         CAPITAL,
+        PREVIOUS,
+        OVERRIDES,
     )
+}
+
+IBIS_TYPES = {
+    Kind.TEXT: "string",
+    Kind.INT: "int64",
+    Kind.MONEY: "float64",
+    Kind.SHARE: "float64",
+    Kind.DATE: "date",
+    Kind.FLAG: "boolean",
+    Kind.CATEGORY: "int8",
+    Kind.CUSTOMER_TYPE: "string",
 }

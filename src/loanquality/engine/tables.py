@@ -1,0 +1,31 @@
+"""Small helpers shared by the engine's table functions."""
+
+from __future__ import annotations
+
+import ibis
+
+from loanquality.engine.schema import IBIS_TYPES, Table
+
+
+def complete(table: ibis.Table, spec: Table) -> ibis.Table:
+    """Add every column of ``spec`` that ``table`` lacks, as typed nulls.
+
+    An export without, say, 减值标志 is still classified: the rule reading it
+    simply never fires.
+    """
+    missing = {
+        c.id: ibis.null(IBIS_TYPES[c.kind]) for c in spec.columns if c.id not in table.columns
+    }
+    return table.mutate(**missing) if missing else table
+
+
+def attach(
+    table: ibis.Table, right: ibis.Table, key: str, right_key: str | None = None
+) -> ibis.Table:
+    """Left-join ``right`` to ``table`` on ``key`` (``right_key`` in ``right``), keeping only
+    ``table``'s copy of the key, so joins can be chained without name collisions."""
+    right_key = right_key or key
+    temporary = f"_join_{key}"
+    renamed = right.rename({temporary: right_key})
+    joined = table.left_join(renamed, table[key] == renamed[temporary])
+    return joined.drop(temporary)
