@@ -21,8 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Data directory (lake, history, logs).")]
 OptionalFile = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
@@ -63,7 +63,7 @@ def step_progress(total: int) -> Iterator:
 
 
 def reject(error: InputRejected) -> typer.Exit:
-    err_console.print(str(error), markup=False, highlight=False, soft_wrap=True)
+    err_console.print(str(error), markup=False, highlight=False)
     err_console.print("Nothing was written. / 未写入任何数据。", style="bold red")
     return typer.Exit(2)
 
@@ -109,7 +109,7 @@ def import_command(
     except InputRejected as error:
         raise reject(error) from None
     for warning in result.warnings:
-        err_console.print(f"warning / 警告: {warning}", markup=False, soft_wrap=True)
+        err_console.print(f"warning / 警告: {warning}", markup=False)
     summary = Table(title=f"导入完成 imported {as_of}")
     summary.add_column("table 表")
     summary.add_column("rows 行数", justify="right")

@@ -35,3 +35,42 @@ def test_ledger_summary_is_identical_on_duckdb_and_pyspark(tmp_path):
         for d in bank.as_ofs
     ]
     assert list(result["loan_count"]) == on_balance
+
+
+@pytest.mark.spark
+def test_classification_is_identical_on_duckdb_and_pyspark(tmp_path):
+    """Two generated months: February classified with January's result as ``previous``."""
+    import ibis
+
+    from loanquality.engine.classify import classify
+    from loanquality.engine.convert import LINE
+    from loanquality.engine.dpd import with_overdue_days
+    from loanquality.engine.ingest import read_input
+    from loanquality.engine.rules import load_ruleset
+
+    bank = generate_bank(tmp_path / "files", loans=2_000, months=2, seed=11)
+    rules = load_ruleset()
+
+    def tables(as_of):
+        return {
+            t: ibis.memtable(read_input(bank.path(t, as_of), t).data.drop_columns([LINE]))
+            for t in ("loans", "schedules", "repayments", "bureau")
+        }
+
+    def month(con, as_of, previous=None):
+        t = tables(as_of)
+        return classify(
+            with_overdue_days(t["loans"], as_of, t["schedules"], t["repayments"]),
+            as_of,
+            rules,
+            previous=previous,
+            bureau=t["bureau"],
+            schedules=t["schedules"],
+        )
+
+    jan, feb = bank.as_ofs
+    january = connect("duckdb").to_pyarrow(month(None, jan))
+    result = on_both(lambda con: month(con, feb, ibis.memtable(january)), ["loan_id"])
+    # the bank is large enough that the interesting rules fire
+    reasons = set(";".join(result["reasons"]).split(";"))
+    assert {"OD1", "OD90", "OD360", "EXT", "RNW", "UPG"} <= reasons

@@ -7,7 +7,8 @@ import datetime as dt
 import ibis
 from ibis import _
 
-from loanquality.engine.tables import attach
+from loanquality.engine.schema import LOANS
+from loanquality.engine.tables import attach, complete
 
 # Payments and dues are in yuan with cents; below half a cent nothing is left unpaid.
 UNPAID_TOLERANCE = 0.005
@@ -77,6 +78,7 @@ def with_overdue_days(
     (30, 5, 30)
     """
     day = ibis.date(as_of)
+    loans = complete(loans, LOANS)
     if schedules is None:
         principal, interest = _ledger_days(loans)
         scheduled = loans.mutate(

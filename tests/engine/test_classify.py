@@ -1,0 +1,325 @@
+"""Each classification rule and its boundaries, with the arithmetic written out (SPEC §4)."""
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from classifying import loan, one, run
+from loanquality.engine.problems import InputRejected
+from loanquality.engine.rules import load_ruleset, shipped_rulesets
+
+AS_OF = dt.date(2024, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("days", "category", "reasons"),
+    [
+        (0, 1, ""),
+        (1, 2, "OD1"),
+        (90, 2, "OD1"),
+        (91, 3, "OD90"),
+        (270, 3, "OD90"),
+        (271, 4, "OD270"),
+        (360, 4, "OD270"),
+        (361, 5, "OD360"),
+    ],
+)
+def test_overdue_bands_of_the_2023_rules(days, category, reasons):
+    """'Overdue more than N days': 90 days is still 关注, 91 is 次级."""
+    r = one({"interest_overdue_days": days}, AS_OF)
+    assert (r["overdue_days"], r["final_category"], r["reasons"]) == (days, category, reasons)
+
+
+@pytest.mark.parametrize(
+    ("ruleset", "days", "category"),
+    [
+        ("cn-credit-card", 90, 2),
+        ("cn-credit-card", 91, 3),
+        ("cn-credit-card", 120, 3),
+        ("cn-credit-card", 121, 4),
+        ("cn-credit-card", 180, 4),
+        ("cn-credit-card", 181, 5),
+        ("cn-rural-retail", 180, 3),
+        ("cn-rural-retail", 181, 4),
+        ("cn-rural-retail", 360, 4),
+        ("cn-rural-retail", 361, 5),
+    ],
+)
+def test_other_shipped_rule_sets(ruleset, days, category):
+    assert one({"interest_overdue_days": days}, AS_OF, ruleset=ruleset)["final_category"] == (
+        category
+    )
+
+
+def test_impaired_is_at_least_substandard():
+    r = one({"impaired": True}, AS_OF)
+    assert (r["final_category"], r["reasons"]) == (3, "IMP")
+
+
+@pytest.mark.parametrize(
+    ("ecl", "category", "reasons"),
+    [(499.99, 1, ""), (500.0, 4, "ECL50"), (899.99, 4, "ECL50"), (900.0, 5, "ECL90")],
+)
+def test_expected_credit_loss_share_of_balance(ecl, category, reasons):
+    """Balance 1 000: ECL 500 is 50 % → 可疑; 900 is 90 % → 损失."""
+    r = one({"ecl": ecl}, AS_OF)
+    assert (r["final_category"], r["reasons"]) == (category, reasons)
+
+
+def test_renewal_of_an_overdue_loan_is_special_mention_of_an_npl_loan_substandard():
+    previous = [
+        {"loan_id": "OLD1", "final_category": 2, "overdue_days": 15},
+        {"loan_id": "OLD2", "final_category": 3, "overdue_days": 100},
+        {"loan_id": "OLD3", "final_category": 1, "overdue_days": 0},
+    ]
+    result = run(
+        [
+            loan("N1", prior_loan_id="OLD1"),
+            loan("N2", prior_loan_id="OLD2"),
+            loan("N3", prior_loan_id="OLD3"),
+        ],
+        AS_OF,
+        previous=previous,
+    )
+    assert (result["N1"]["final_category"], result["N1"]["reasons"]) == (2, "RNW")
+    assert (result["N2"]["final_category"], result["N2"]["reasons"]) == (3, "RNW")
+    assert (result["N3"]["final_category"], result["N3"]["reasons"]) == (1, "")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "inside"),
+    [(dt.date(2024, 1, 15), True), (dt.date(2025, 1, 14), True), (dt.date(2025, 1, 15), False)],
+)
+def test_restructuring_observation_period_edges(as_of, inside):
+    """Restructured 15 Jan 2024; twelve months later, 15 Jan 2025, the period is over."""
+    r = one({"restructure_date": dt.date(2024, 1, 15)}, as_of)
+    assert (r["final_category"], r["reasons"]) == ((2, "RST") if inside else (1, ""))
+
+
+def test_restructured_npl_stays_substandard_and_overdue_again_is_doubtful():
+    npl_before = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 0,
+            "npl_cure_date": dt.date(2024, 5, 31),
+        }
+    ]
+    r = one({"restructure_date": dt.date(2024, 3, 10)}, AS_OF, previous=npl_before)
+    assert r["final_category"] == 3
+    assert "RST" in r["reasons"].split(";")
+    r = one({"restructure_date": dt.date(2024, 3, 10), "interest_overdue_days": 5}, AS_OF)
+    assert (r["final_category"], r["reasons"]) == (4, "OD1;RST;RSTOD")
+
+
+def corporate(loan_id, balance, days=0, customer="ACME", **values):
+    return loan(
+        loan_id,
+        customer_id=customer,
+        customer_type="corporate",
+        balance=balance,
+        interest_overdue_days=days,
+        **values,
+    )
+
+
+def test_borrower_contagion_at_exactly_10_percent_does_not_fire():
+    """NPL 10 of 100 = 10 %: not more than 10 %, the performing loan stays 正常."""
+    result = run([corporate("A", 10.0, days=100), corporate("B", 90.0)], AS_OF)
+    assert (result["B"]["final_category"], result["B"]["reasons"]) == (1, "")
+
+
+def test_borrower_contagion_just_over_10_percent_makes_every_loan_substandard():
+    """NPL 10.01 of 100 = 10.01 % > 10 %: loan B (performing) becomes 次级 by BOR."""
+    result = run([corporate("A", 10.01, days=100), corporate("B", 89.99)], AS_OF)
+    assert (result["B"]["final_category"], result["B"]["reasons"]) == (3, "BOR")
+    assert result["A"]["reasons"] == "OD90;BOR"
+
+
+def test_retail_debtors_are_untouched_by_borrower_contagion():
+    """A farmer with 50 % of the balance NPL: the other loan stays 正常."""
+    farmer = {"customer_id": "F", "customer_type": "farmer"}
+    result = run(
+        [
+            loan("A", balance=50.0, interest_overdue_days=100, **farmer),
+            loan("B", balance=50.0, **farmer),
+        ],
+        AS_OF,
+    )
+    assert result["B"]["final_category"] == 1
+
+
+def test_written_off_loans_do_not_count_in_borrower_contagion():
+    """The written-off NPL loan is gone from the books: 0 of 100 NPL, no BOR."""
+    result = run([corporate("A", 50.0, days=400, written_off=True), corporate("B", 100.0)], AS_OF)
+    assert result["B"]["final_category"] == 1
+
+
+@pytest.mark.parametrize(("share", "category"), [(0.20, 1), (0.2001, 3)])
+def test_debt_overdue_at_all_banks_over_20_percent(share, category):
+    bureau = [{"customer_id": "ACME", "overdue90_share": share}]
+    result = run([corporate("A", 100.0)], AS_OF, bureau=bureau)
+    assert result["A"]["final_category"] == category
+
+
+def test_bureau_share_does_not_touch_retail_debtors():
+    bureau = [{"customer_id": "C-L1", "overdue90_share": 0.9}]
+    assert one({}, AS_OF, bureau=bureau)["final_category"] == 1
+
+
+def test_an_npl_loan_stays_substandard_until_cured_for_six_months():
+    """NPL last month, arrears cleared now: the cure date is today and UPG holds it at 次级."""
+    previous = [{"loan_id": "L1", "final_category": 3, "overdue_days": 95}]
+    r = one({}, AS_OF, previous=previous)
+    assert (r["final_category"], r["reasons"], r["npl_cure_date"]) == (3, "UPG", AS_OF)
+
+
+def test_an_npl_loan_still_in_arrears_has_no_cure_date():
+    previous = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 95,
+            "npl_cure_date": dt.date(2024, 1, 31),
+        }
+    ]
+    r = one({"interest_overdue_days": 10}, AS_OF, previous=previous)
+    assert (r["final_category"], r["reasons"], r["npl_cure_date"]) == (3, "OD1;UPG", None)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "held"),
+    [(dt.date(2024, 7, 30), True), (dt.date(2024, 7, 31), False)],
+)
+def test_cure_at_six_months_minus_and_plus_one_day(as_of, held):
+    """Arrears cleared on 31 Jan 2024; six months later is 31 Jul 2024."""
+    previous = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 0,
+            "npl_cure_date": dt.date(2024, 1, 31),
+        }
+    ]
+    r = one({}, as_of, previous=previous)
+    assert r["final_category"] == (3 if held else 1)
+    assert r["npl_cure_date"] == dt.date(2024, 1, 31)
+
+
+def test_two_installments_when_they_span_longer_than_six_months():
+    """Half-yearly installments (21 Jan, 21 Jul 2024, 21 Jan 2025), all paid. Cured on
+    31 Jan 2024: by 31 Jul only one installment (21 Jul) fell due since: still held;
+    by 31 Jan 2025 two have (21 Jul, 21 Jan): released."""
+    dues = [dt.date(2024, 1, 21), dt.date(2024, 7, 21), dt.date(2025, 1, 21)]
+    schedules = [
+        {"loan_id": "L1", "seq": k + 1, "due_date": d, "principal_due": 100.0, "interest_due": 10.0}
+        for k, d in enumerate(dues)
+    ]
+    repayments = [
+        {"loan_id": "L1", "date": d, "principal_paid": 100.0, "interest_paid": 10.0} for d in dues
+    ]
+    previous = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 0,
+            "npl_cure_date": dt.date(2024, 1, 31),
+        }
+    ]
+    kwargs = {"previous": previous, "schedules": schedules, "repayments": repayments}
+    assert one({}, dt.date(2024, 7, 31), **kwargs)["final_category"] == 3
+    assert one({}, dt.date(2025, 1, 31), **kwargs)["final_category"] == 1
+
+
+def test_an_approved_downgrade_applies():
+    r = one({}, AS_OF, overrides=[{"loan_id": "L1", "category": 4, "override_id": "R7"}])
+    assert (r["rule_category"], r["final_category"], r["reasons"]) == (1, 4, "MAN")
+    assert (r["override_id"], r["override_refused"]) == ("R7", False)
+
+
+def test_an_override_upgrade_above_the_rules_is_refused():
+    """100 days overdue is 次级 by OD90; an override to 正常 is ignored and reported."""
+    r = one(
+        {"interest_overdue_days": 100},
+        AS_OF,
+        overrides=[{"loan_id": "L1", "category": 1, "override_id": "R8"}],
+    )
+    assert (r["final_category"], r["reasons"], r["override_refused"]) == (3, "OD90", True)
+
+
+def test_an_override_upgrade_is_accepted_when_the_upg_conditions_hold():
+    """Restructured out of NPL (RST keeps 次级), cured eight months ago: an upgrade to 关注
+    is accepted."""
+    previous = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 0,
+            "npl_cure_date": dt.date(2023, 10, 31),
+        }
+    ]
+    r = one(
+        {"restructure_date": dt.date(2024, 1, 10)},
+        AS_OF,
+        previous=previous,
+        overrides=[{"loan_id": "L1", "category": 2, "override_id": "R9"}],
+    )
+    assert (r["rule_category"], r["final_category"], r["override_refused"]) == (3, 2, False)
+    assert r["reasons"] == "RST;MAN"
+
+
+def test_final_is_the_worst_rule_and_every_fired_rule_is_listed():
+    r = one(
+        {
+            "interest_overdue_days": 100,
+            "impaired": True,
+            "ecl": 600.0,
+            "extended_maturity_date": dt.date(2031, 1, 1),
+        },
+        AS_OF,
+    )
+    assert (r["final_category"], r["reasons"]) == (4, "OD90;IMP;ECL50;EXT")
+
+
+def test_deviation_flags_a_bank_category_kinder_than_the_rules():
+    result = run(
+        [
+            loan("A", interest_overdue_days=100, bank_category=2),
+            loan("B", interest_overdue_days=100, bank_category=3),
+            loan("C", bank_category=None),
+        ],
+        AS_OF,
+    )
+    assert [result[k]["deviation"] for k in "ABC"] == [True, False, False]
+
+
+def test_shipped_rule_sets_and_their_hash():
+    assert shipped_rulesets() == ["cn-2023", "cn-credit-card", "cn-rural-retail"]
+    ruleset = load_ruleset("cn-2023")
+    assert ruleset.overdue[-1].code == "OD360"
+    assert "BOR" not in ruleset.retail_rules
+    assert "BOR" in ruleset.non_retail_rules
+
+
+def test_a_banks_own_rule_set_file(tmp_path):
+    text = (
+        'name = "my-bank"\noverdue = [{ code = "OD1", days_over = 0, category = 2 },'
+        ' { code = "OD60", days_over = 60, category = 3 }]\n'
+        'retail_rules = ["OD"]\nnon_retail_rules = ["OD"]\n'
+    )
+    path = tmp_path / "mine.toml"
+    path.write_text(text, encoding="utf-8")
+    ruleset = load_ruleset(path)
+    assert ruleset.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert one({"interest_overdue_days": 61}, AS_OF, ruleset=str(path))["reasons"] == "OD60"
+
+
+def test_a_rule_set_with_an_unknown_rule_is_rejected(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "x"\noverdue = []\nretail_rules = ["ODD"]\nnon_retail_rules = []\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputRejected, match="未知规则代码"):
+        load_ruleset(path)
