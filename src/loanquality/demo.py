@@ -10,7 +10,8 @@ from rich.table import Table
 from loanquality.engine.backends import connect
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
-from loanquality.engine.summary import ledger_summary, read_lake_table
+from loanquality.engine.sources import lake_table
+from loanquality.engine.summary import ledger_summary
 from loanquality.synth.generator import generate_bank
 
 
@@ -26,7 +27,7 @@ def run_demo(
             import_as_of(data_dir, as_of, bank.files(as_of), user="demo")
             advance(f"导入 imported {as_of}")
     con = connect("duckdb")
-    summary = ledger_summary(read_lake_table(con, Lake(data_dir), "loans")).to_pyarrow()
+    summary = ledger_summary(lake_table(con, Lake(data_dir), "loans")).to_pyarrow()
     table = Table(title="台账概览 ledger summary (rules come with the classification engine)")
     for header in (
         "报告日 as-of",

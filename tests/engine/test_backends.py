@@ -6,7 +6,8 @@ from backends import on_both
 from loanquality.engine.backends import connect
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
-from loanquality.engine.summary import ledger_summary, read_lake_table
+from loanquality.engine.sources import lake_table
+from loanquality.engine.summary import ledger_summary
 from loanquality.synth.generator import generate_bank
 
 
@@ -23,7 +24,7 @@ def test_ledger_summary_is_identical_on_duckdb_and_pyspark(tmp_path):
         import_as_of(tmp_path / "data", as_of, bank.files(as_of))
     lake = Lake(tmp_path / "data")
     # when
-    result = on_both(lambda con: ledger_summary(read_lake_table(con, lake, "loans")), ["as_of"])
+    result = on_both(lambda con: ledger_summary(lake_table(con, lake, "loans")), ["as_of"])
     # then: one row per month, and the count matches the lake's own rows
     assert list(result["as_of"].astype(str)) == [d.isoformat() for d in bank.as_ofs]
     on_balance = [

@@ -4,19 +4,6 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
-
-from loanquality.engine.lake import Lake
-
-
-def read_lake_table(con: BaseBackend, lake: Lake, table: str) -> ibis.Table:
-    """Every partition of ``table`` as one Ibis table with an ``as_of`` date column."""
-    folder = lake.root / table
-    if con.name == "pyspark":
-        data = con.read_parquet(str(folder))  # Spark discovers as_of=... partitions itself
-    else:
-        data = con.read_parquet(str(folder / "as_of=*" / "*.parquet"), hive_partitioning=True)
-    return data.mutate(as_of=data.as_of.cast("date"))
 
 
 def ledger_summary(loans: ibis.Table) -> ibis.Table:
