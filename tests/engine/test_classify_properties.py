@@ -47,7 +47,7 @@ def build(i, attributes, days, customer):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.tuples(loans, st.integers(0, 2000), st.integers(0, 400)), min_size=1, max_size=30)
 )
@@ -60,7 +60,7 @@ def test_more_overdue_days_never_give_a_better_category(cases):
         assert more[loan_id]["final_category"] >= result["final_category"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(loans, st.integers(0, 500), st.integers(0, 3)), min_size=1, max_size=30))
 def test_final_category_is_the_worst_fired_rule(cases):
     """Loans share a few debtors so BOR can fire too; the final category is exactly the

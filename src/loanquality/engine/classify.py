@@ -89,28 +89,20 @@ def classify(
     t = _with_installments_since_cure(t, day, schedules)
     t = t.mutate(_released=_released(t, day, p))
 
-    def applies(code: str) -> ibis.Value:
-        retail, non_retail = ruleset.applies_to_retail(code), ruleset.applies_to_non_retail(code)
-        return (
-            ibis.literal(retail) if retail == non_retail else t._retail.ifelse(retail, non_retail)
-        )
-
+    # Each rule's verdict becomes two columns, _fired_<code> and _cat_<code>, so that the
+    # debtor-level BOR can be joined in and the verdicts read back from the joined table.
     loan_rules = [*_overdue_bands(t, ruleset), *_loan_rules(t, day, p)]
-    loan_rules = [
-        Fired(r.code, applies(_family(r.code)) & r.when.fill_null(False), r.category)
-        for r in loan_rules
-    ]
-    t = t.mutate(_before_contagion=_worst(loan_rules))
-    bor = _borrower_rule(t, p)
-    bor = Fired(bor.code, applies("BOR") & bor.when.fill_null(False), bor.category)
-    fired = [*loan_rules, bor]
-    t = t.mutate(rule_category=_worst(fired))
+    t = t.mutate(**_verdict_columns(t, ruleset, loan_rules))
+    t = t.mutate(_before_contagion=_worst(_verdicts(t, loan_rules)))
+    t = _with_borrower_rule(t, ruleset, p)
+    rules = _verdicts(t, [*loan_rules, Fired("BOR", t._bor, ibis.literal(3))])
+    t = t.mutate(rule_category=_worst(rules))
 
-    has_override = t._override_category.notnull() & applies("MAN")
+    has_override = t._override_category.notnull() & _applies(t, ruleset, "MAN")
     upgrade = t._override_category < t.rule_category
     refused = has_override & upgrade & ~t._released
     man = Fired("MAN", has_override & ~refused, t._override_category.cast("int8"))
-    fired.append(man)
+    fired = [*rules, man]
     final = man.when.ifelse(t._override_category, t.rule_category).cast("int8")
     order = [b.code for b in ruleset.overdue] + list(REASON_ORDER)
     by_code = {r.code: r for r in fired}
@@ -130,8 +122,29 @@ def classify(
     return t.drop(*[c for c in t.columns if c.startswith("_")])
 
 
-def _family(code: str) -> str:
-    return OVERDUE if code.startswith(OVERDUE) and code[len(OVERDUE) :].isdigit() else code
+def _applies(t: ibis.Table, ruleset: RuleSet, code: str) -> ibis.Value:
+    """Whether rule ``code`` applies to each loan: rule sets differ for retail and non-retail."""
+    family = OVERDUE if code.startswith(OVERDUE) and code[len(OVERDUE) :].isdigit() else code
+    retail, non_retail = ruleset.applies_to_retail(family), ruleset.applies_to_non_retail(family)
+    return ibis.literal(retail) if retail == non_retail else t._retail.ifelse(retail, non_retail)
+
+
+def _verdict_columns(t: ibis.Table, ruleset: RuleSet, rules: list[Fired]) -> dict:
+    columns = {}
+    for rule in rules:
+        columns[f"_fired_{rule.code}"] = _applies(t, ruleset, rule.code) & rule.when.fill_null(
+            False
+        )
+        columns[f"_cat_{rule.code}"] = rule.category.cast("int8")
+    return columns
+
+
+def _verdicts(t: ibis.Table, rules: list[Fired]) -> list[Fired]:
+    """The rules as read back from their verdict columns of ``t`` (BOR kept as given)."""
+    return [
+        r if r.code == "BOR" else Fired(r.code, t[f"_fired_{r.code}"], t[f"_cat_{r.code}"])
+        for r in rules
+    ]
 
 
 def _worst(rules: list[Fired]) -> ibis.Value:
@@ -262,14 +275,22 @@ def _loan_rules(t: ibis.Table, day: ibis.Value, p: dict) -> list[Fired]:
     ]
 
 
-def _borrower_rule(t: ibis.Table, p: dict) -> Fired:
+def _with_borrower_rule(t: ibis.Table, ruleset: RuleSet, p: dict) -> ibis.Table:
     """BOR: a non-retail debtor with more than the threshold of its balance here in NPL
-    (on the categories before this contagion) has all its loans at least 次级."""
+    (on the categories before this contagion) has all its loans at least 次级.
+
+    Adds ``_bor``. Written-off loans are off the books and count on neither side.
+    """
     live = ~t.written_off.fill_null(False)
-    debtor = ibis.window(group_by=t.customer_id)
-    npl_balance = (
-        (live & (t._before_contagion >= NPL_FLOOR)).ifelse(t.balance, 0).sum().over(debtor)
+    debtors = (
+        t.filter(~t._retail)
+        .group_by(_debtor=t.customer_id)
+        .aggregate(
+            _debtor_npl=(live & (t._before_contagion >= NPL_FLOOR)).ifelse(t.balance, 0).sum(),
+            _debtor_balance=live.ifelse(t.balance, 0).sum(),
+        )
     )
-    balance = live.ifelse(t.balance, 0).sum().over(debtor)
-    share = (balance > 0).ifelse(npl_balance / balance, 0)
-    return Fired("BOR", ~t._retail & (share > p["borrower_npl_share"]), ibis.literal(3))
+    t = attach(t, debtors, "customer_id", "_debtor")
+    share = (t._debtor_balance > 0).ifelse(t._debtor_npl / t._debtor_balance, 0)
+    over = (~t._retail & (share > p["borrower_npl_share"])).fill_null(False)
+    return t.mutate(_bor=_applies(t, ruleset, "BOR") & over)
