@@ -132,6 +132,21 @@ def test_side_table_rows_must_name_a_loan_of_the_ledger(tmp_path):
         )
     problem = only_problem(caught.value)
     assert (problem.file, problem.line, problem.value) == ("repayments.csv", 3, "L404")
+    assert "既不在本期也不在上期借据台账中" in problem.chinese_text()
+
+
+def test_a_repayment_may_name_a_loan_paid_off_since_the_previous_ledger(tmp_path):
+    """L002 was on January's ledger and was paid off in February: its repayment imports."""
+    data = tmp_path / "data"
+    import_as_of(data, dt.date(2024, 1, 31), {"loans": write_ledger(tmp_path / "jan.csv")})
+    repayments = write_ledger(
+        tmp_path / "repayments.csv",
+        [["L002", "2024-02-10", "1200000"]],
+        header=["借据号", "还款日期", "实还本金"],
+    )
+    february = write_ledger(tmp_path / "feb.csv", [GOOD])
+    result = import_as_of(data, dt.date(2024, 2, 29), {"loans": february, "repayments": repayments})
+    assert result.rows["repayments"] == 1
 
 
 def test_org_table_with_an_unknown_parent(tmp_path):

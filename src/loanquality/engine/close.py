@@ -1,17 +1,58 @@
-"""The monthly close, read from the lake: overdue days → classification (→ metrics, later)."""
+"""The monthly close: overdue days → classification → every metric → published to the lake.
+
+A close reads the date's import and the latest earlier close, and publishes the
+classified loans, the metric table and the migration matrix together (all or
+nothing), then records the run in ``close_log.jsonl`` with the rule set's hash.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
+from loanquality.engine.backends import Engine, connect
 from loanquality.engine.classify import classify
 from loanquality.engine.dpd import with_overdue_days
-from loanquality.engine.lake import Lake
-from loanquality.engine.rules import RuleSet
-from loanquality.engine.sources import partition, up_to
+from loanquality.engine.lake import Lake, Staged
+from loanquality.engine.metrics import (
+    GROUPINGS,
+    YTD_PARTS,
+    Inputs,
+    compute_metrics,
+    compute_migration,
+    org_closure,
+)
+from loanquality.engine.metrics.base import Period
+from loanquality.engine.metrics.labels import with_labels
+from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.rules import RuleSet, load_ruleset
+from loanquality.engine.sources import lake_table, partition, up_to
+
+CLOSE_TABLES = ("classified", "metrics", "migration")
+CLOSE_LOG = "close_log.jsonl"
+
+
+@dataclass
+class CloseResult:
+    close_id: str
+    as_of: dt.date
+    previous_as_of: dt.date | None
+    ruleset: str
+    ruleset_sha256: str
+    rows: dict[str, int]
+    seconds: float
+    engine: str
 
 
 def classified_loans(
@@ -30,7 +71,7 @@ def classified_loans(
     """
     loans = partition(con, lake, "loans", as_of)
     if loans is None:
-        raise ValueError(f"no ledger imported for {as_of} / {as_of} 未导入借据台账")
+        raise _no_import(as_of)
     schedules = partition(con, lake, "schedules", as_of)
     with_days = with_overdue_days(loans, as_of, schedules, up_to(con, lake, "repayments", as_of))
     return classify(
@@ -42,3 +83,191 @@ def classified_loans(
         overrides=overrides,
         schedules=schedules,
     )
+
+
+def close_log(lake: Lake) -> list[dict]:
+    path = lake.data_dir / CLOSE_LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def latest_close(lake: Lake, as_of: dt.date) -> dict | None:
+    """The log entry of the close now published for ``as_of``."""
+    entries = [e for e in close_log(lake) if e["as_of"] == as_of.isoformat()]
+    return entries[-1] if entries and lake.has("metrics", as_of) else None
+
+
+def run_close(
+    data_dir: Path,
+    as_of: dt.date,
+    *,
+    engine: Engine = "duckdb",
+    ruleset: RuleSet | None = None,
+    overrides: pa.Table | None = None,
+    progress: Callable[[str], None] | None = None,
+    user: str | None = None,
+    con: BaseBackend | None = None,
+) -> CloseResult:
+    """Close ``as_of``: classify against the latest earlier close, compute every metric and
+    the migration matrix, and publish them together. Re-running a date replaces its results.
+    """
+    step = progress or (lambda _: None)
+    started = time.perf_counter()
+    lake = Lake(data_dir)
+    if not lake.has("loans", as_of):
+        raise _no_import(as_of)
+    ruleset = ruleset or load_ruleset()
+    con = con or connect(engine)
+    closes = [d for d in lake.as_ofs("classified") if d != as_of]
+    previous_as_of = max((d for d in closes if d < as_of), default=None)
+    period = Period(as_of, previous_as_of, _year_base(closes, as_of))
+    close_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+
+    with lake.staging() as staging:
+        step("五级分类 classifying")
+        previous = partition(con, lake, "classified", previous_as_of) if previous_as_of else None
+        override_table = ibis.memtable(overrides) if overrides is not None else None
+        classified_path = staging / "classified.parquet"
+        _materialize(
+            con,
+            classified_loans(
+                con, lake, as_of, ruleset, previous=previous, overrides=override_table
+            ),
+            classified_path,
+        )
+        current = con.read_parquet(str(classified_path))
+
+        step("计算指标 metrics")
+        orgs = lake.read("orgs", as_of)
+        inputs = Inputs(
+            current=current,
+            previous=previous,
+            repayments=partition(con, lake, "repayments", as_of),
+            org_closure=ibis.memtable(org_closure(orgs)),
+            provisions=partition(con, lake, "provisions", as_of),
+            capital=_latest(con, lake, "capital", as_of),
+            previous_metrics=partition(con, lake, "metrics", previous_as_of)
+            if previous_as_of
+            else None,
+            base_metrics=partition(con, lake, "metrics", period.base_as_of)
+            if period.base_as_of and period.base_as_of != as_of
+            else None,
+            year_parts=_year_parts(con, lake, as_of, closes),
+        )
+        staff = lake.read("staff", as_of) if lake.has("staff", as_of) else None
+        metrics = with_labels(con.to_pyarrow(compute_metrics(inputs, period)), orgs, staff)
+
+        step("迁徙矩阵 migration")
+        migration = (
+            with_labels(con.to_pyarrow(compute_migration(inputs)), orgs, staff)
+            if previous is not None
+            else _empty_migration()
+        )
+
+        step("发布 publishing")
+        rows = {
+            "classified": pq.read_metadata(classified_path).num_rows,
+            "metrics": metrics.num_rows,
+            "migration": migration.num_rows,
+        }
+        seconds = round(time.perf_counter() - started, 2)
+        entry = {
+            "close_id": close_id,
+            "as_of": as_of.isoformat(),
+            "previous_as_of": previous_as_of.isoformat() if previous_as_of else None,
+            "base_as_of": period.base_as_of.isoformat() if period.base_as_of else None,
+            "ruleset": ruleset.name,
+            "ruleset_sha256": ruleset.sha256,
+            "engine": con.name,
+            "rows": rows,
+            "seconds": seconds,
+            "user": user or getpass.getuser(),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        lake.publish(
+            as_of,
+            Staged(
+                tables={"metrics": metrics, "migration": migration},
+                files={"classified": classified_path},
+            ),
+            entry,
+            log_path=lake.data_dir / CLOSE_LOG,
+            replace=CLOSE_TABLES,
+        )
+    return CloseResult(
+        close_id, as_of, previous_as_of, ruleset.name, ruleset.sha256, rows, seconds, con.name
+    )
+
+
+def _year_base(closes: list[dt.date], as_of: dt.date) -> dt.date:
+    """年初: the last close of the previous year; without one, the year's first close."""
+    last_year = [d for d in closes if d.year < as_of.year]
+    if last_year:
+        return max(last_year)
+    return min([d for d in closes if d.year == as_of.year and d < as_of] + [as_of])
+
+
+def _year_parts(con, lake: Lake, as_of: dt.date, closes: list[dt.date]) -> ibis.Table | None:
+    """The YTD parts summed over this year's earlier closes."""
+    if not any(d.year == as_of.year and d < as_of for d in closes):
+        return None
+    metrics = lake_table(con, lake, "metrics")
+    earlier = metrics.filter(
+        (metrics.as_of >= ibis.date(as_of.replace(month=1, day=1)))
+        & (metrics.as_of < ibis.date(as_of))
+    )
+    return earlier.group_by("group_by", "key").aggregate(**{p: earlier[p].sum() for p in YTD_PARTS})
+
+
+def _latest(con, lake: Lake, table: str, as_of: dt.date) -> ibis.Table | None:
+    dates = [d for d in lake.as_ofs(table) if d <= as_of]
+    return partition(con, lake, table, dates[-1]) if dates else None
+
+
+def _materialize(con: BaseBackend, expr: ibis.Table, path: Path) -> None:
+    if con.name == "duckdb":
+        con.to_parquet(expr, path)
+    else:  # Spark writes a folder of parts; the lake keeps one file per partition
+        pq.write_table(con.to_pyarrow(expr), path)
+
+
+def _empty_migration() -> pa.Table:
+    return pa.table(
+        {
+            "group_by": pa.array([], pa.string()),
+            "key": pa.array([], pa.string()),
+            "label": pa.array([], pa.string()),
+            "from_category": pa.array([], pa.int8()),
+            "to_state": pa.array([], pa.string()),
+            **{
+                c: pa.array([], pa.float64())
+                for c in (
+                    "loan_count",
+                    "opening_balance",
+                    "closing_balance",
+                    "renewed_count",
+                    "renewed_opening_balance",
+                )
+            },
+        }
+    )
+
+
+def _no_import(as_of: dt.date) -> InputRejected:
+    return InputRejected(
+        [
+            Problem(
+                "close",
+                None,
+                None,
+                None,
+                as_of.isoformat(),
+                "no ledger imported for this date: import it first",
+                "该报告日尚未导入借据台账，请先导入",
+            )
+        ]
+    )
+
+
+__all__ = ["CLOSE_TABLES", "GROUPINGS", "CloseResult", "classified_loans", "run_close"]

@@ -81,7 +81,9 @@ def import_as_of(
     step("校验机构与借据关联")
     warnings = [w for c in converted.values() for w in c.warnings]
     orgs, orgs_source = _org_tree(lake, as_of, converted, warnings)
-    check_references(converted, orgs)
+    earlier = [d for d in lake.as_ofs("loans") if d < as_of]
+    earlier_loans = lake.read("loans", earlier[-1]).select(["loan_id"]) if earlier else None
+    check_references(converted, orgs, earlier_loans)
 
     staged = Staged()
     for table_id, item in converted.items():
@@ -202,13 +204,22 @@ _ORG_REFERENCES = ("loans", "staff", "provisions", "capital")
 _LOAN_REFERENCES = ("schedules", "repayments", "collateral", "guarantees")
 
 
-def check_references(converted: dict[str, Converted], orgs: pa.Table | None) -> None:
+def check_references(
+    converted: dict[str, Converted], orgs: pa.Table | None, earlier_loans: pa.Table | None
+) -> None:
     """Every org_id must be in the org tree (when given) and every loan_id of a side table
-    in the ledger."""
+    in the ledger. Repayments may also name a loan of the previous ledger (``earlier_loans``):
+    a loan paid off during the period is no longer on this one."""
     con = duckdb.connect()
     if orgs is not None:
         con.register("org_tree", orgs.select(["org_id"]))
     con.register("ledger", converted["loans"].data.select(["loan_id"]))
+    earlier = (
+        earlier_loans
+        if earlier_loans is not None
+        else pa.table({"loan_id": pa.array([], pa.string())})
+    )
+    con.register("earlier", earlier.select(["loan_id"]))
     problems: list[Problem] = []
     total = 0
     for table_id, item in converted.items():
@@ -223,7 +234,17 @@ def check_references(converted: dict[str, Converted], orgs: pa.Table | None) -> 
                 "unknown org_id: not in the org table",
                 "机构号不在机构表中",
             )
-        if table_id in _LOAN_REFERENCES:
+        if table_id == "repayments":
+            finder.check(
+                "rows",
+                "loan_id NOT IN (SELECT loan_id FROM ledger)"
+                " AND loan_id NOT IN (SELECT loan_id FROM earlier)",
+                "loan_id",
+                "loan_id",
+                "loan_id is neither in this ledger nor in the previous one",
+                "借据号既不在本期也不在上期借据台账中",
+            )
+        elif table_id in _LOAN_REFERENCES:
             finder.check(
                 "rows",
                 "loan_id NOT IN (SELECT loan_id FROM ledger)",

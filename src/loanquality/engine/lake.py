@@ -44,6 +44,7 @@ class Staged:
     """What one publish will put in place: table partitions and raw files."""
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # table -> a Parquet file written aside
     sources: dict[str, str] = field(default_factory=dict)  # table -> note kept beside it
     raw_files: list[Path] = field(default_factory=list)
 
@@ -83,41 +84,64 @@ class Lake:
         with self.log_path.open(encoding="utf-8") as lines:
             return [json.loads(line) for line in lines if line.strip()]
 
-    def publish(self, as_of: dt.date, staged: Staged, log_entry: dict) -> list[str]:
-        """Put ``staged`` in place for ``as_of``, replacing every table of that date.
+    def publish(
+        self,
+        as_of: dt.date,
+        staged: Staged,
+        log_entry: dict,
+        *,
+        log_path: Path | None = None,
+        replace: tuple[str, ...] | None = None,
+    ) -> list[str]:
+        """Put ``staged`` in place for ``as_of`` and append ``log_entry`` to the log.
 
-        Returns the tables whose earlier partition was moved to history.
+        An import replaces every table of that date (``replace`` None), so the results of
+        an earlier close of the date go to history with the data they came from; a close
+        replaces only its own tables. Returns the tables moved to history.
         """
-        import_id = log_entry["import_id"]
+        run_id = log_entry.get("import_id") or log_entry["close_id"]
         with self._staging() as staging:
             for table, data in staged.tables.items():
                 folder = staging / "lake" / table
                 folder.mkdir(parents=True)
                 pq.write_table(data, folder / PART_FILE, compression="zstd")
-                if table in staged.sources:
-                    (folder / SOURCE_FILE).write_text(staged.sources[table], encoding="utf-8")
-            raw_folder = staging / "raw"
-            raw_folder.mkdir()
-            for path in staged.raw_files:
-                shutil.copy2(path, raw_folder / path.name)
-
-            replaced = [t.name for t in self._table_dirs() if (t / as_of_dir(as_of)).exists()]
+            for table, path in staged.files.items():
+                folder = staging / "lake" / table
+                folder.mkdir(parents=True)
+                shutil.move(path, folder / PART_FILE)
+            for table, note in staged.sources.items():
+                (staging / "lake" / table / SOURCE_FILE).write_text(note, encoding="utf-8")
+            replaced = [
+                t.name
+                for t in self._table_dirs()
+                if (t / as_of_dir(as_of)).exists() and (replace is None or t.name in replace)
+            ]
             moves = [
                 (
                     self.partition(table, as_of),
-                    self.data_dir / "history" / table / as_of_dir(as_of) / import_id,
+                    self.data_dir / "history" / table / as_of_dir(as_of) / run_id,
                 )
                 for table in replaced
             ]
             moves += [
-                (staging / "lake" / table, self.partition(table, as_of)) for table in staged.tables
+                (staging / "lake" / table, self.partition(table, as_of))
+                for table in (*staged.tables, *staged.files)
             ]
-            moves.append((raw_folder, self.data_dir / "raw" / as_of_dir(as_of) / import_id))
+            if staged.raw_files:
+                raw_folder = staging / "raw"
+                raw_folder.mkdir()
+                for path in staged.raw_files:
+                    shutil.copy2(path, raw_folder / path.name)
+                moves.append((raw_folder, self.data_dir / "raw" / as_of_dir(as_of) / run_id))
             self._move_all(moves)
         entry = {**log_entry, "replaced": replaced}
-        with self.log_path.open("a", encoding="utf-8") as log:
+        with (log_path or self.log_path).open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
         return replaced
+
+    def staging(self):
+        """A folder inside the data directory to write results aside in; removed afterwards."""
+        return self._staging()
 
     def _table_dirs(self) -> Iterator[Path]:
         if self.root.is_dir():

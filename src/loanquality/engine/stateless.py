@@ -77,7 +77,8 @@ def classify_files(
             total += rejected.total
     if problems:
         raise InputRejected(problems, total)
-    check_references(converted, orgs=None)
+    earlier = converted["previous"].data.select(["loan_id"]) if "previous" in converted else None
+    check_references(converted, orgs=None, earlier_loans=earlier)
 
     con = connect("duckdb")
     tables = {t: ibis.memtable(c.data.drop_columns([LINE])) for t, c in converted.items()}

@@ -115,6 +115,7 @@ class _Writer:
     def __init__(self, bank: GeneratedBank, structure: Structure, book: Portfolio, rng):
         self.bank, self.s, self.book, self.rng = bank, structure, book, rng
         self.last_ledger: pd.DataFrame | None = None
+        self.last_listed: set[int] = set()
 
     def write(self, table: str, frame: pd.DataFrame, as_of: dt.date | None = None) -> None:
         path = self.bank.path(table, as_of)
@@ -136,7 +137,10 @@ class _Writer:
         ledger = self.ledger(on_books, end)
         self.write("loans", ledger, as_of)
         listed = set(on_books.tolist())
-        self.write("repayments", self.repayments(flows, listed), as_of)
+        # a loan paid off this month is on last month's ledger only; the first month written
+        # has no earlier ledger imported, so only its own loans' flows are kept
+        self.write("repayments", self.repayments(flows, listed | self.last_listed), as_of)
+        self.last_listed = listed
         self.write("schedules", self.schedules(on_books, end), as_of)
         live = on_books[~book.written_off[on_books]]
         self.write("collateral", self.collateral(live[book.secured[live]]), as_of)

@@ -1,0 +1,330 @@
+"""The asset-quality metric catalogue (SPEC §5) and its computation per grouping.
+
+Each family module names its metrics and gives, per loan, additive *parts*
+(``current_parts`` on this close's loans, ``opening_parts`` on the loans of the
+previous close and where they went, ``flow_parts`` on the period's repayments).
+Parts are summed per group — an org's row sums its whole subtree — and each
+family's ``finish`` turns the sums into ratios. Only concentration needs more
+than sums, and has its own ``summarise``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import pyarrow as pa
+
+from loanquality.engine.metrics import (
+    change,
+    concentration,
+    migration,
+    new_loans,
+    provisioning,
+    quality,
+    recovery,
+    structure,
+    turnover,
+)
+from loanquality.engine.metrics.base import Metric, Period, live
+from loanquality.engine.tables import attach
+
+FAMILIES = (
+    quality,
+    change,
+    migration,
+    recovery,
+    new_loans,
+    provisioning,
+    concentration,
+    turnover,
+    structure,
+)
+CATALOGUE: tuple[Metric, ...] = tuple(m for family in FAMILIES for m in family.METRICS)
+METRIC_IDS = tuple(m.id for m in CATALOGUE)
+GROUPINGS = {
+    "total": None,
+    "org": "org_id",
+    "manager": "manager_id",
+    "product": "product",
+    "customer_type": "customer_type",
+    "industry": "industry",
+    "guarantee_type": "guarantee_type",
+    "village": "village",
+}
+GROUPING_LABELS = {
+    "total": "全行汇总",
+    "org": "机构",
+    "manager": "客户经理",
+    "product": "贷款品种",
+    "customer_type": "客户类型",
+    "industry": "贷款投向行业",
+    "guarantee_type": "担保方式",
+    "village": "村",
+}
+TOTAL_KEY = "total"
+GROUP_COLUMNS = tuple(c for c in GROUPINGS.values() if c)
+# Parts whose year-to-date sum a metric needs (added up over the year's closes).
+YTD_PARTS = recovery.YTD_PARTS
+
+
+@dataclass
+class Inputs:
+    current: ibis.Table  # this close's classified loans
+    previous: ibis.Table | None  # the previous close's classified loans
+    repayments: ibis.Table | None  # the flows of the period (this as-of's import)
+    org_closure: ibis.Table  # org_id, ancestor: every org with itself and each org above it
+    provisions: ibis.Table | None  # org_id, provision
+    capital: ibis.Table | None  # org_id, net_capital
+    previous_metrics: ibis.Table | None  # the previous close's metric table
+    base_metrics: ibis.Table | None  # the year's opening metric table (年初)
+    year_parts: ibis.Table | None  # group_by, key, YTD_PARTS summed over earlier closes this year
+
+
+def org_closure(orgs: pa.Table) -> pa.Table:
+    """(org_id, ancestor) for every org and each org above it, itself included."""
+    parent = dict(
+        zip(orgs.column("org_id").to_pylist(), orgs.column("parent_id").to_pylist(), strict=True)
+    )
+    pairs = []
+    for org in parent:
+        ancestor, seen = org, set()
+        while ancestor is not None and ancestor not in seen:
+            pairs.append((org, ancestor))
+            seen.add(ancestor)
+            ancestor = parent.get(ancestor)
+    return pa.table({"org_id": [p[0] for p in pairs], "ancestor": [p[1] for p in pairs]})
+
+
+def _sum_by(
+    t: ibis.Table,
+    grouping: str,
+    columns: list[str],
+    closure: ibis.Table,
+    extra: tuple[str, ...] = (),
+) -> ibis.Table:
+    """Sum ``columns`` of ``t`` per key of ``grouping`` (and ``extra`` columns); an org's key
+    collects its whole subtree. Returns group_by, key, *extra, *columns."""
+    sums = {c: t[c].sum() for c in columns}
+    column = GROUPINGS[grouping]
+    if column is None:
+        grouped = t.group_by(*extra).aggregate(**sums) if extra else t.aggregate(**sums)
+        grouped = grouped.mutate(key=ibis.literal(TOTAL_KEY))
+    elif grouping == "org":
+        leaves = t.group_by(t.org_id, *extra).aggregate(**sums)
+        rolled = leaves.inner_join(closure, "org_id")
+        grouped = rolled.group_by(*extra, key=rolled.ancestor).aggregate(
+            **{c: rolled[c].sum() for c in columns}
+        )
+    else:
+        key = t[column].cast("string").fill_null("")
+        grouped = t.group_by(*extra, key=key).aggregate(**sums)
+    return grouped.mutate(group_by=ibis.literal(grouping)).select(
+        "group_by", "key", *extra, *columns
+    )
+
+
+def _parts_table(table: ibis.Table, parts: dict[str, ibis.Value], names: list[str]) -> ibis.Table:
+    """``table``'s group columns with every part of ``names`` (0 where this source has none)."""
+    values = {n: (parts[n] if n in parts else ibis.literal(0.0)).cast("float64") for n in names}
+    return table.select(*GROUP_COLUMNS, **values)
+
+
+def compute_metrics(
+    inputs: Inputs, period: Period, groupings: tuple[str, ...] = tuple(GROUPINGS)
+) -> ibis.Table:
+    """Every metric of the catalogue, one row per (group_by, key), with the parts beside."""
+    current = _with_customer_balance(inputs.current)
+    sources = [(current, "current_parts")]
+    if inputs.previous is not None:
+        sources.append((migration.opening_flows(inputs.previous, inputs.current), "opening_parts"))
+    if inputs.repayments is not None and inputs.previous is not None:
+        sources.append(
+            (_with_loan_groups(inputs.repayments, inputs.current, inputs.previous), "flow_parts")
+        )
+    collected = []
+    for table, kind in sources:
+        parts: dict[str, ibis.Value] = {}
+        for family in FAMILIES:
+            if hasattr(family, kind):
+                parts |= getattr(family, kind)(table, period)
+        collected.append((table, parts))
+    names = sorted({name for _, parts in collected for name in parts} | _ALWAYS_PARTS)
+    stacked = ibis.union(*(_parts_table(t, p, names) for t, p in collected))
+
+    sums = ibis.union(*(_sum_by(stacked, g, names, inputs.org_closure) for g in groupings))
+    sums = _with_org_amounts(sums, inputs, groupings)
+    sums = _with_concentration(sums, current, inputs.org_closure, groupings)
+    sums = _with_history(sums, inputs, period)
+    finished: dict[str, ibis.Value] = {}
+    for family in FAMILIES:
+        finished |= family.finish(sums, period)
+    metric_columns = {
+        m: finished.get(m, sums[m] if m in sums.columns else None) for m in METRIC_IDS
+    }
+    part_columns = [c for c in sums.columns if c.startswith("part_")]
+    return sums.select("group_by", "key", *part_columns, **metric_columns)
+
+
+MATRIX_COUNTS = (
+    "loan_count",
+    "opening_balance",
+    "closing_balance",
+    "renewed_count",
+    "renewed_opening_balance",
+)
+
+
+def compute_migration(inputs: Inputs, groupings: tuple[str, ...] = tuple(GROUPINGS)) -> ibis.Table:
+    """The migration matrix per group: from category × to state (1–5, repaid, written_off),
+    by count and by opening balance; ``renewed_*`` is how much of a cell continued through
+    a renewal. Needs a previous close."""
+    f = migration.opening_flows(inputs.previous, inputs.current)
+    cells = f.mutate(
+        loan_count=ibis.literal(1),
+        renewed_count=f.renewed.ifelse(1, 0),
+        renewed_opening_balance=f.renewed.ifelse(f.opening_balance, 0.0),
+    )
+    return ibis.union(
+        *(
+            _sum_by(
+                cells,
+                g,
+                list(MATRIX_COUNTS),
+                inputs.org_closure,
+                extra=("from_category", "to_state"),
+            )
+            for g in groupings
+        )
+    )
+
+
+# parts a family's finish reads even when the period has no previous close or no flows
+_ALWAYS_PARTS = {
+    "part_maturity_due",
+    "part_maturity_recovered",
+    "part_overdue_interest_opening",
+    "part_interest_received",
+    "part_balance_opening",
+    "part_principal_repaid",
+    *(f"part_migration_base_c{k}" for k in (1, 2, 3, 4)),
+    *(f"part_migration_worse_c{k}" for k in (1, 2, 3, 4)),
+    "part_migration_npl_c1",
+    "part_migration_npl_c2",
+}
+
+
+def _with_customer_balance(current: ibis.Table) -> ibis.Table:
+    """Each loan with its customer's whole live balance here (large-borrower share)."""
+    live_balance = live(current).ifelse(current.balance, 0.0)
+    customers = current.group_by(_customer=current.customer_id).aggregate(
+        _customer_balance=live_balance.sum()
+    )
+    return attach(current, customers, "customer_id", "_customer")
+
+
+def _with_loan_groups(
+    repayments: ibis.Table, current: ibis.Table, previous: ibis.Table
+) -> ibis.Table:
+    """The period's repayments with the group columns of their loan: as it is now, or as it
+    was at the previous close for a loan that has since left the books."""
+    now = current.select("loan_id", *GROUP_COLUMNS)
+    gone = previous.anti_join(now, "loan_id").select("loan_id", *GROUP_COLUMNS)
+    loans = ibis.union(now, gone).rename({"_loan": "loan_id"})
+    return repayments.inner_join(loans, repayments.loan_id == loans._loan)
+
+
+def _org_amount(
+    table: ibis.Table | None, column: str, closure: ibis.Table, groupings: tuple[str, ...]
+) -> ibis.Table | None:
+    if table is None:
+        return None
+    amounts = table.select("org_id", column)
+    keyed = []
+    if "total" in groupings:
+        keyed.append(_sum_by(amounts, "total", [column], closure))
+    if "org" in groupings:
+        keyed.append(_sum_by(amounts, "org", [column], closure))
+    return ibis.union(*keyed) if keyed else None
+
+
+def _with_org_amounts(sums: ibis.Table, inputs: Inputs, groupings) -> ibis.Table:
+    """Provisions and net capital belong to orgs: known for the total and the org rows only."""
+    for table, column in ((inputs.provisions, "provision"), (inputs.capital, "net_capital")):
+        name = "provision_held" if column == "provision" else column
+        amounts = _org_amount(table, column, inputs.org_closure, groupings)
+        if amounts is None:
+            sums = sums.mutate(**{name: ibis.null("float64")})
+            continue
+        amounts = amounts.rename({name: column, "_group_by": "group_by", "_key": "key"})
+        joined = sums.left_join(
+            amounts, [sums["group_by"] == amounts._group_by, sums.key == amounts._key]
+        )
+        sums = joined.drop("_group_by", "_key")
+    return sums
+
+
+def _with_concentration(
+    sums: ibis.Table, current: ibis.Table, closure: ibis.Table, groupings
+) -> ibis.Table:
+    on_books = current.filter(live(current)).mutate(
+        _customer=current.customer_id,
+        _group=current.group_id.fill_null(current.customer_id),
+        _industry=current.industry.fill_null(""),
+        _balance=current.balance,
+    )
+    per = {}
+    for name, column in (
+        ("customers", "_customer"),
+        ("groups", "_group"),
+        ("industries", "_industry"),
+    ):
+        per[name] = ibis.union(
+            *(
+                _sum_by(on_books, g, ["_balance"], closure, extra=(column,)).rename(
+                    {"balance": "_balance", "id": column}
+                )
+                for g in groupings
+            )
+        ).mutate(key=ibis._["group_by"] + "\x1f" + ibis._.key)
+    summary = concentration.summarise(per["customers"], per["groups"], per["industries"])
+    summary = summary.mutate(_composite=summary.key).drop("key")
+    keyed = sums.mutate(_composite=sums["group_by"] + "\x1f" + sums.key)
+    return attach(keyed, summary, "_composite").drop("_composite")
+
+
+def _with_history(sums: ibis.Table, inputs: Inputs, period: Period) -> ibis.Table:
+    """Join the previous close's and the year's opening NPL and balance (prev_*, base_*), and
+    add this close's parts to the year's earlier ones (*_ytd)."""
+    if period.base_as_of == period.as_of:  # the year's first close is its own opening
+        sums = sums.mutate(base_npl_balance=sums.npl_balance, base_balance=sums.balance)
+    for prefix, metrics in (("prev_", inputs.previous_metrics), ("base_", inputs.base_metrics)):
+        if prefix == "base_" and period.base_as_of == period.as_of:
+            continue
+        if metrics is None:
+            sums = sums.mutate(
+                **{
+                    f"{prefix}npl_balance": ibis.null("float64"),
+                    f"{prefix}balance": ibis.null("float64"),
+                }
+            )
+            continue
+        earlier = metrics.select(
+            _group_by=metrics["group_by"],
+            _key=metrics.key,
+            **{f"{prefix}npl_balance": metrics.npl_balance, f"{prefix}balance": metrics.balance},
+        )
+        sums = sums.left_join(
+            earlier, [sums["group_by"] == earlier._group_by, sums.key == earlier._key]
+        ).drop("_group_by", "_key")
+    if inputs.year_parts is None:
+        return sums.mutate(**{f"{p}_ytd": sums[p] for p in YTD_PARTS})
+    year = inputs.year_parts.select(
+        _group_by=inputs.year_parts["group_by"],
+        _key=inputs.year_parts.key,
+        **{f"_{p}": inputs.year_parts[p] for p in YTD_PARTS},
+    )
+    joined = sums.left_join(year, [sums["group_by"] == year._group_by, sums.key == year._key])
+    return joined.mutate(
+        **{f"{p}_ytd": joined[p] + joined[f"_{p}"].fill_null(0.0) for p in YTD_PARTS}
+    ).drop("_group_by", "_key", *(f"_{p}" for p in YTD_PARTS))
