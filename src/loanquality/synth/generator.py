@@ -303,11 +303,13 @@ class _Writer:
         )
 
     def bureau(self, ledger: pd.DataFrame) -> pd.DataFrame:
-        """Non-retail debtors' share of debt overdue > 90 days at all banks."""
+        """Non-retail debtors' share of debt overdue > 90 days at all banks: those 90 days
+        overdue here, and a fixed few (about 2 %) in trouble elsewhere only."""
         non_retail = ledger[ledger["customer_type"].isin(["企业", "小微企业"])]
         worst = non_retail.groupby("customer_id")["principal_overdue_days"].max()
-        noise = self.rng.random(len(worst))
-        share = np.where(worst > 90, 0.35 + 0.5 * noise, np.where(noise < 0.03, 0.25, 0.0))
+        number = worst.index.str[2:].astype(int).to_numpy()
+        elsewhere = (number * 2654435761) % 100 < 2
+        share = np.where(worst > 90, 0.35 + (number % 50) / 100, np.where(elsewhere, 0.25, 0.0))
         return pd.DataFrame({"customer_id": worst.index, "overdue90_share": np.round(share, 4)})
 
     def provisions(self, ledger: pd.DataFrame) -> pd.DataFrame:
