@@ -233,25 +233,21 @@ def _materialize(con: BaseBackend, expr: ibis.Table, path: Path) -> None:
 
 
 def _empty_migration() -> pa.Table:
-    return pa.table(
-        {
-            "group_by": pa.array([], pa.string()),
-            "key": pa.array([], pa.string()),
-            "label": pa.array([], pa.string()),
-            "from_category": pa.array([], pa.int8()),
-            "to_state": pa.array([], pa.string()),
-            **{
-                c: pa.array([], pa.float64())
-                for c in (
-                    "loan_count",
-                    "opening_balance",
-                    "closing_balance",
-                    "renewed_count",
-                    "renewed_opening_balance",
-                )
-            },
-        }
-    )
+    """The first close has nothing to migrate from: the table, with no rows."""
+    counts = {c: pa.int64() for c in ("loan_count", "renewed_count")}
+    amounts = {
+        c: pa.float64() for c in ("opening_balance", "closing_balance", "renewed_opening_balance")
+    }
+    schema = {
+        "group_by": pa.string(),
+        "key": pa.string(),
+        "label": pa.string(),
+        "from_category": pa.int8(),
+        "to_state": pa.string(),
+        **counts,
+        **amounts,
+    }
+    return pa.table({name: pa.array([], kind) for name, kind in schema.items()})
 
 
 def _no_import(as_of: dt.date) -> InputRejected:

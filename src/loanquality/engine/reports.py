@@ -1,0 +1,168 @@
+"""Published close results as documents: JSON, CSV and Excel with Chinese sheets and headers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from pathlib import Path
+
+import pyarrow.compute as pc
+import xlsxwriter
+
+from loanquality.engine.close import latest_close
+from loanquality.engine.lake import Lake
+from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
+from loanquality.engine.metrics.migration import STATE_LABELS
+from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.schema import CATEGORY_LABELS
+
+FORMATS = ("json", "csv", "xlsx")
+KEY_COLUMNS = {"group_by": "分组", "key": "代码", "label": "名称"}
+MATRIX_COLUMNS = {
+    "from_category": "期初分类",
+    "to_state": "期末状态",
+    "loan_count": "笔数",
+    "opening_balance": "期初余额",
+    "closing_balance": "期末余额",
+    "renewed_count": "其中借新还旧笔数",
+    "renewed_opening_balance": "其中借新还旧期初余额",
+}
+
+
+def _rows(lake: Lake, table: str, as_of: dt.date, groupings: list[str]) -> list[dict]:
+    if latest_close(lake, as_of) is None:
+        raise InputRejected(
+            [
+                Problem(
+                    "indicators",
+                    None,
+                    None,
+                    None,
+                    as_of.isoformat(),
+                    "no close for this date: run loanquality close first",
+                    "该报告日尚未结账，请先运行月末结账",
+                )
+            ]
+        )
+    data = lake.read(table, as_of)
+    data = data.filter(pc.is_in(data.column("group_by"), value_set=_array(groupings)))
+    return data.to_pylist()
+
+
+def _array(values):
+    import pyarrow as pa
+
+    return pa.array(values, pa.string())
+
+
+def _clean(value):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def indicators_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict:
+    """``{"as_of", "previous_as_of", "ruleset", "rows": [...]}`` with rates as fractions."""
+    entry = latest_close(lake, as_of) or {}
+    order = {g: i for i, g in enumerate(GROUPING_LABELS)}
+    rows = sorted(
+        _rows(lake, "metrics", as_of, groupings), key=lambda r: (order[r["group_by"]], r["key"])
+    )
+    columns = [*KEY_COLUMNS, *(m.id for m in CATALOGUE)]
+    return {
+        "as_of": as_of.isoformat(),
+        "previous_as_of": entry.get("previous_as_of"),
+        "ruleset": entry.get("ruleset"),
+        "ruleset_sha256": entry.get("ruleset_sha256"),
+        "rows": [{c: _clean(r.get(c)) for c in columns} for r in rows],
+    }
+
+
+def migration_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict:
+    entry = latest_close(lake, as_of) or {}
+    rows = _rows(lake, "migration", as_of, groupings)
+    columns = [*KEY_COLUMNS, *MATRIX_COLUMNS]
+    return {
+        "as_of": as_of.isoformat(),
+        "previous_as_of": entry.get("previous_as_of"),
+        "rows": sorted(
+            ({c: r.get(c) for c in columns} for r in rows),
+            key=lambda r: (
+                r["group_by"],
+                r["key"],
+                r["from_category"],
+                _state_order(r["to_state"]),
+            ),
+        ),
+    }
+
+
+def _state_order(state: str) -> int:
+    return list(STATE_LABELS).index(state)
+
+
+def render(document: dict, file_format: str, kind: str) -> bytes:
+    """The document as JSON, CSV (ids as headers, UTF-8 with BOM) or XLSX (Chinese)."""
+    if file_format == "json":
+        return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    rows = document["rows"]
+    if file_format == "csv":
+        buffer = io.StringIO()
+        columns = list(rows[0]) if rows else list(KEY_COLUMNS)
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return _xlsx(document, kind)
+
+
+def _xlsx(document: dict, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    percent = book.add_format({"num_format": "0.00%"})
+    money = book.add_format({"num_format": "#,##0.00"})
+    if kind == "indicators":
+        columns = [(c, label, None) for c, label in KEY_COLUMNS.items()] + [
+            (m.id, m.label, percent if m.unit == "ratio" else money if m.unit == "yuan" else None)
+            for m in CATALOGUE
+        ]
+    else:
+        columns = [(c, label, None) for c, label in {**KEY_COLUMNS, **MATRIX_COLUMNS}.items()]
+    groupings = list(dict.fromkeys(r["group_by"] for r in document["rows"])) or ["total"]
+    for grouping in groupings:
+        sheet = book.add_worksheet(GROUPING_LABELS[grouping])
+        sheet.freeze_panes(1, 3)
+        for col, (_, label, _) in enumerate(columns):
+            sheet.write(0, col, label, header)
+            sheet.set_column(col, col, 14 if col > 2 else 12)
+        rows = [r for r in document["rows"] if r["group_by"] == grouping]
+        for line, row in enumerate(rows, start=1):
+            for col, (column, _, style) in enumerate(columns):
+                value = row.get(column)
+                if column == "group_by":
+                    value = GROUPING_LABELS[value]
+                elif column == "from_category":
+                    value = CATEGORY_LABELS.get(value, value)
+                elif column == "to_state":
+                    value = STATE_LABELS.get(value, value)
+                if isinstance(value, bool):
+                    value = "是" if value else "否"
+                if value is None:
+                    continue
+                sheet.write(line, col, value, style) if style else sheet.write(line, col, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def write_output(data: bytes, out: Path | None) -> None:
+    if out is None:
+        import sys
+
+        sys.stdout.buffer.write(data)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.part")
+    temporary.write_bytes(data)
+    temporary.replace(out)
