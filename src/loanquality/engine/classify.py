@@ -16,7 +16,7 @@ import ibis
 
 from loanquality.engine.rules import OVERDUE, RuleSet
 from loanquality.engine.schema import CATEGORY_LABELS, LOANS, PREVIOUS, RETAIL_CUSTOMER_TYPES
-from loanquality.engine.tables import attach, complete
+from loanquality.engine.tables import attach, complete, money_sum
 
 NPL_FLOOR = 3  # 次级: categories 3, 4, 5 are NPL (不良)
 # The order in which reasons are listed, after the overdue bands.
@@ -286,8 +286,8 @@ def _with_borrower_rule(t: ibis.Table, ruleset: RuleSet, p: dict) -> ibis.Table:
         t.filter(~t._retail)
         .group_by(_debtor=t.customer_id)
         .aggregate(
-            _debtor_npl=(live & (t._before_contagion >= NPL_FLOOR)).ifelse(t.balance, 0).sum(),
-            _debtor_balance=live.ifelse(t.balance, 0).sum(),
+            _debtor_npl=money_sum(t.balance, where=live & (t._before_contagion >= NPL_FLOOR)),
+            _debtor_balance=money_sum(t.balance, where=live),
         )
     )
     t = attach(t, debtors, "customer_id", "_debtor")

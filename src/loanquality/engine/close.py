@@ -38,6 +38,7 @@ from loanquality.engine.metrics.labels import with_labels
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.rules import RuleSet, load_ruleset
 from loanquality.engine.sources import lake_table, partition, up_to
+from loanquality.engine.tables import money_sum
 
 CLOSE_TABLES = ("classified", "metrics", "migration")
 CLOSE_LOG = "close_log.jsonl"
@@ -156,11 +157,15 @@ def run_close(
             year_parts=_year_parts(con, lake, as_of, closes),
         )
         staff = lake.read("staff", as_of) if lake.has("staff", as_of) else None
-        metrics = with_labels(con.to_pyarrow(compute_metrics(inputs, period)), orgs, staff)
+        by_group = [("group_by", "ascending"), ("key", "ascending")]
+        metrics = with_labels(
+            con.to_pyarrow(compute_metrics(inputs, period)).sort_by(by_group), orgs, staff
+        )
 
         step("迁徙矩阵 migration")
+        cells = [*by_group, ("from_category", "ascending"), ("to_state", "ascending")]
         migration = (
-            with_labels(con.to_pyarrow(compute_migration(inputs)), orgs, staff)
+            with_labels(con.to_pyarrow(compute_migration(inputs)).sort_by(cells), orgs, staff)
             if previous is not None
             else _empty_migration()
         )
@@ -217,7 +222,9 @@ def _year_parts(con, lake: Lake, as_of: dt.date, closes: list[dt.date]) -> ibis.
         (metrics.as_of >= ibis.date(as_of.replace(month=1, day=1)))
         & (metrics.as_of < ibis.date(as_of))
     )
-    return earlier.group_by("group_by", "key").aggregate(**{p: earlier[p].sum() for p in YTD_PARTS})
+    return earlier.group_by("group_by", "key").aggregate(
+        **{p: money_sum(earlier[p]) for p in YTD_PARTS}
+    )
 
 
 def _latest(con, lake: Lake, table: str, as_of: dt.date) -> ibis.Table | None:

@@ -27,7 +27,7 @@ from loanquality.engine.metrics import (
     turnover,
 )
 from loanquality.engine.metrics.base import Metric, Period, live
-from loanquality.engine.tables import attach
+from loanquality.engine.tables import attach, money_sum
 
 FAMILIES = (
     quality,
@@ -105,7 +105,7 @@ def _sum_by(
 ) -> ibis.Table:
     """Sum ``columns`` of ``t`` per key of ``grouping`` (and ``extra`` columns); an org's key
     collects its whole subtree. Returns group_by, key, *extra, *columns."""
-    sums = {c: t[c].sum() for c in columns}
+    sums = {c: money_sum(t[c]) for c in columns}
     column = GROUPINGS[grouping]
     if column is None:
         grouped = t.group_by(*extra).aggregate(**sums) if extra else t.aggregate(**sums)
@@ -114,7 +114,7 @@ def _sum_by(
         leaves = t.group_by(t.org_id, *extra).aggregate(**sums)
         rolled = leaves.inner_join(closure, "org_id")
         grouped = rolled.group_by(*extra, key=rolled.ancestor).aggregate(
-            **{c: rolled[c].sum() for c in columns}
+            **{c: money_sum(rolled[c]) for c in columns}
         )
     else:
         key = t[column].cast("string").fill_null("")
@@ -218,7 +218,7 @@ def _with_customer_balance(current: ibis.Table) -> ibis.Table:
     """Each loan with its customer's whole live balance here (large-borrower share)."""
     live_balance = live(current).ifelse(current.balance, 0.0)
     customers = current.group_by(_customer=current.customer_id).aggregate(
-        _customer_balance=live_balance.sum()
+        _customer_balance=money_sum(live_balance)
     )
     return attach(current, customers, "customer_id", "_customer")
 

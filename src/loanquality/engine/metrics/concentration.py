@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 
 from loanquality.engine.metrics.base import Metric, Period, ratio
+from loanquality.engine.tables import CENTS, money_sum
 
 METRICS = (
     Metric(
@@ -61,18 +62,19 @@ def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table)
         customers.mutate(_rank=rank)
         .group_by("key")
         .aggregate(
-            part_top10_balance=ibis._.balance.sum(where=ibis._._rank < 10),
+            part_top10_balance=money_sum(ibis._.balance, where=ibis._._rank < 10),
             part_largest_borrower_balance=ibis._.balance.max(),
         )
     )
     largest_group = groups.group_by("key").aggregate(
         part_largest_group_balance=groups.balance.max()
     )
-    total = industries.group_by("key").aggregate(_total=industries.balance.sum())
-    shares = industries.inner_join(total, "key")
-    hhi = shares.group_by("key").aggregate(
-        industry_hhi=(shares._total > 0).ifelse((shares.balance / shares._total) ** 2, 0.0).sum()
+    # Σ (b_i / B)² as Σ b_i² / B², both sums exact, so the index does not depend on the order
+    cents = industries.balance.cast(CENTS)
+    hhi = industries.group_by("key").aggregate(
+        _squares=(cents * cents).sum().cast("float64"), _total=money_sum(industries.balance)
     )
+    hhi = hhi.select("key", industry_hhi=ratio(hhi._squares, hhi._total**2).fill_null(0.0))
     return top.inner_join(largest_group, "key").inner_join(hhi, "key")
 
 

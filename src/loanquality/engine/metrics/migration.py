@@ -10,7 +10,7 @@ import ibis
 
 from loanquality.engine.dpd import effective_maturity
 from loanquality.engine.metrics.base import NPL_FLOOR, Metric, Period, live, ratio
-from loanquality.engine.tables import attach
+from loanquality.engine.tables import attach, money_sum
 
 REPAID, WRITTEN_OFF = "repaid", "written_off"
 STATE_LABELS = {
@@ -60,7 +60,9 @@ def opening_flows(previous: ibis.Table, current: ibis.Table) -> ibis.Table:
     successors = (
         current.filter(current.prior_loan_id.notnull())
         .group_by(_prior=current.prior_loan_id)
-        .aggregate(_new_balance=current.balance.sum(), _new_category=current.final_category.max())
+        .aggregate(
+            _new_balance=money_sum(current.balance), _new_category=current.final_category.max()
+        )
     )
     t = attach(attach(opening, same, "loan_id", "_loan"), successors, "loan_id", "_prior")
     present = t._cur_balance.notnull()
