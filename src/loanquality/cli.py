@@ -196,14 +196,14 @@ def close(
 ) -> None:
     """Monthly close: classify every loan, compute every metric, publish. 月末结账。"""
     from loanquality.engine.backends import ENGINES
-    from loanquality.engine.close import run_close
+    from loanquality.engine.close import CLOSE_STEPS, run_close
     from loanquality.engine.rules import load_ruleset
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
     try:
         rules = load_ruleset(ruleset)
-        with step_progress(4) as advance:
+        with step_progress(CLOSE_STEPS) as advance:
             result = run_close(data_dir, as_of, engine=engine, ruleset=rules, progress=advance)
     except InputRejected as error:
         raise reject(error) from None
@@ -322,19 +322,113 @@ def generate(
 @app.command()
 def demo(
     data_dir: DataDir = Path("demo-data"),
-    loans: Annotated[int, typer.Option(help="Loans on the books at the start.")] = 20_000,
-    months: Annotated[int, typer.Option(help="Month ends.")] = 12,
+    loans: Annotated[int, typer.Option(help="Loans on the books at the start.")] = 50_000,
+    months: Annotated[int, typer.Option(help="Month ends.")] = 24,
     seed: int = 1,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the bank only.")] = False,
 ) -> None:
-    """Generate a synthetic bank, import every month and print a summary. 演示。"""
-    from loanquality.demo import run_demo
+    """Generate a synthetic bank, import and close every month, serve the web UI. 演示。"""
+    from loanquality.demo import DEMO_PASSWORD, build_demo_bank, demo_users
+    from loanquality.web.runtime import migrate, serve, setup_django
 
     try:
-        run_demo(
+        build_demo_bank(
             data_dir, loans=loans, months=months, seed=seed, console=console, progress=step_progress
         )
     except InputRejected as error:
         raise reject(error) from None
+    setup_django(data_dir)
+    migrate()
+    table = Table(title=f"演示用户 demo users (密码 password: {DEMO_PASSWORD})")
+    for header in ("用户名 username", "岗位 role", "机构 org"):
+        table.add_column(header)
+    for row in demo_users(data_dir):
+        table.add_row(*row)
+    console.print(table)
+    if not no_serve:
+        console.print(f"打开 open http://{host}:{port}/ (Ctrl+C 停止 to stop)")
+        serve(host, port)
+
+
+@app.command("serve")
+def serve_command(
+    data_dir: DataDir,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes")] = 2,
+) -> None:
+    """Run the web application and API (gunicorn). 启动网页服务。"""
+    from loanquality.web.runtime import migrate, serve, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    serve(host, port, workers)
+
+
+user_app = typer.Typer(help="Users of the web application. 用户管理。", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    data_dir: DataDir,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[str, typer.Option(help="officer, risk, credit_dept, director, auditor, admin")],
+    org: Annotated[str, typer.Option("--org", help="The user's org unit (org_id).")],
+) -> None:
+    """Create a user in an org unit with a role. 新增用户。"""
+    from loanquality.web.runtime import migrate, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    from django.core.exceptions import ValidationError
+
+    from loanquality.accounts.actions import create_user
+
+    try:
+        create_user(username, password=password, role=role, org_id=org)
+    except ValidationError as error:
+        err_console.print("；".join(error.messages), markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"已创建用户 created user {username} ({role}, {org})")
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDir) -> None:
+    """List users. 用户列表。"""
+    from loanquality.web.runtime import migrate, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    from loanquality.accounts.models import User
+
+    table = Table()
+    for header in ("用户名 username", "岗位 role", "机构 org", "状态 active"):
+        table.add_column(header)
+    for user in User.objects.order_by("username"):
+        table.add_row(user.username, user.role, user.org_id, "是" if user.is_active else "停用")
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str, data_dir: DataDir) -> None:
+    """Disable a user (kept for the audit log). 停用用户。"""
+    from loanquality.web.runtime import migrate, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    from loanquality.accounts.actions import disable_user
+    from loanquality.accounts.models import User
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        err_console.print(f"没有用户 no user '{username}'", markup=False)
+        raise typer.Exit(2)
+    disable_user(user)
+    console.print(f"已停用 disabled {username}")
 
 
 if __name__ == "__main__":

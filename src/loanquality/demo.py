@@ -1,49 +1,62 @@
-"""``loanquality demo``: a synthetic bank, generated and imported month by month."""
+"""``loanquality demo``: a synthetic bank, imported and closed month by month, served on the web."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from loanquality.engine.backends import connect
+from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
-from loanquality.engine.sources import lake_table
-from loanquality.engine.summary import ledger_summary
 from loanquality.synth.generator import generate_bank
 
+DEMO_PASSWORD = "loanquality-demo"
 
-def run_demo(
+
+def build_demo_bank(
     data_dir: Path, *, loans: int, months: int, seed: int, console: Console, progress
 ) -> None:
+    """Generate, import and close every month; a data dir already closed is left as it is."""
+    lake = Lake(data_dir)
+    if len(lake.as_ofs("metrics")) >= months:
+        console.print(f"演示数据已存在 demo bank already built in {data_dir}")
+        return
     files_dir = data_dir / "bank-files"
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
         bank = generate_bank(files_dir, loans=loans, months=months, seed=seed, progress=advance)
-    with progress(len(bank.as_ofs)) as advance:
+    with progress(2 * len(bank.as_ofs)) as advance:
         for as_of in bank.as_ofs:
             import_as_of(data_dir, as_of, bank.files(as_of), user="demo")
             advance(f"导入 imported {as_of}")
-    con = connect("duckdb")
-    summary = ledger_summary(lake_table(con, Lake(data_dir), "loans")).to_pyarrow()
-    table = Table(title="台账概览 ledger summary (rules come with the classification engine)")
-    for header in (
-        "报告日 as-of",
-        "笔数 loans",
-        "余额(万元) balance",
-        "逾期90天以上占比",
-        "原五级分类不良率",
-    ):
-        table.add_column(header, justify="right")
-    for row in summary.to_pylist():
-        table.add_row(
-            str(row["as_of"]),
-            f"{row['loan_count']:,}",
-            f"{row['balance'] / 1e4:,.0f}",
-            f"{row['overdue90_share']:.2%}",
-            f"{row['bank_npl_ratio']:.2%}",
-        )
-    console.print(table)
-    console.print(f"数据目录 data directory: {data_dir.resolve()}")
+            run_close(data_dir, as_of, user="demo")
+            advance(f"结账 closed {as_of}")
+
+
+def demo_users(data_dir: Path) -> list[tuple[str, str, str]]:
+    """One user per role, placed where that role sits in the generated org tree:
+    (username, role label, org name). Existing demo users are kept."""
+    from loanquality.accounts.actions import create_user
+    from loanquality.accounts.models import Role, User
+    from loanquality.portfolio.scope import org_tree
+
+    tree = org_tree()
+    root = next(o for o in tree.parents if tree.is_root(o))
+    coop = tree.children(root)[0]
+    outlet = tree.children(coop)[0] if tree.children(coop) else coop
+    places = {
+        Role.ADMIN: root,
+        Role.CREDIT_DEPT: root,
+        Role.RISK: root,
+        Role.AUDITOR: root,
+        Role.DIRECTOR: coop,
+        Role.OFFICER: outlet,
+    }
+    users = []
+    for role, org in places.items():
+        username = f"demo_{role.value}"
+        if not User.objects.filter(username=username).exists():
+            create_user(username, password=DEMO_PASSWORD, role=role.value, org_id=org)
+        users.append((username, role.label, tree.name(org)))
+    return users

@@ -56,6 +56,9 @@ class CloseResult:
     engine: str
 
 
+CLOSE_STEPS = 4  # the progress steps run_close reports
+
+
 def classified_loans(
     con: BaseBackend,
     lake: Lake,

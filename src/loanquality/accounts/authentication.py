@@ -1,0 +1,29 @@
+"""Password checks shared by the login page and the API's token endpoint."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+
+from loanquality.accounts.actions import note_failed_login, note_login
+from loanquality.accounts.models import User
+
+
+class LoginRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def check_password_login(request, username: str, password: str) -> User:
+    """The user for these credentials, or ``LoginRefused`` with a Chinese reason.
+    Failures are counted and lock the account after the configured limit."""
+    known = User.objects.filter(username=username).first()
+    if known is not None and known.is_locked():
+        note_failed_login(username)
+        raise LoginRefused("登录失败次数过多，账户已临时锁定，请稍后再试")
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        note_failed_login(username)
+        raise LoginRefused("用户名或密码错误")
+    note_login(user)
+    return user

@@ -1,0 +1,275 @@
+"""REST API /api/v1 (Django Ninja): bearer tokens, every answer scoped to the user's orgs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import File, Form, NinjaAPI, Query, Schema
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+
+from loanquality.accounts.actions import issue_token
+from loanquality.accounts.authentication import LoginRefused, check_password_login
+from loanquality.accounts.models import ApiToken
+from loanquality.engine.close import close_log
+from loanquality.engine.metrics import GROUPINGS
+from loanquality.operations import actions
+from loanquality.portfolio import selectors
+from loanquality.portfolio.access import access_loan
+from loanquality.portfolio.scope import lake, scope_of
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token: str):
+        found = (
+            ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(token)).first()
+        )
+        if found is None or not found.is_valid():
+            return None
+        request.user = found.user
+        return found.user
+
+
+api = NinjaAPI(
+    title="loanquality API",
+    version="1",
+    description=(
+        "信贷资产质量管理系统接口。先 POST /auth/token 取得令牌，"
+        "再以 Authorization: Bearer <token> 调用。"
+    ),
+    auth=BearerToken(),
+    urls_namespace="api",
+)
+
+
+class Message(Schema):
+    detail: str
+
+
+class Credentials(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+
+
+class LoanRow(Schema):
+    loan_id: str
+    customer_id: str | None
+    customer_name: str | None
+    customer_type: str | None
+    org_id: str | None
+    manager_id: str | None
+    product: str | None
+    balance: float
+    maturity_date: dt.date | None
+    overdue_days: int | None
+    final_category: int
+    final_category_label: str
+    reasons: str | None
+    bank_category: int | None
+    deviation: bool | None
+    written_off: bool | None
+
+
+class LoanList(Schema):
+    as_of: dt.date | None
+    total: int
+    total_balance: float
+    rows: list[LoanRow]
+
+
+class LoanDetail(LoanRow):
+    as_of: dt.date
+    rule_category: int
+    principal_overdue_days: int | None
+    interest_overdue_days: int | None
+    npl_cure_date: dt.date | None
+    amount: float | None
+    issue_date: dt.date | None
+    extended_maturity_date: dt.date | None
+    prior_loan_id: str | None
+    history: list[dict]
+
+
+class ImportOut(Schema):
+    as_of: dt.date
+    status: str
+    rows: dict[str, int]
+    problems: list[str]
+    problem_total: int
+
+
+@api.exception_handler(Http404)
+def not_found(request, error):
+    return api.create_response(request, {"detail": str(error) or "不存在"}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, error):
+    return api.create_response(request, {"detail": str(error) or "无权操作"}, status=403)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, error):
+    return api.create_response(request, {"detail": "；".join(error.messages)}, status=400)
+
+
+@api.post("/auth/token", auth=None, response={200: TokenOut, 401: Message}, tags=["auth"])
+def token(request, credentials: Credentials):
+    """Exchange a username and password for a bearer token (30 days)."""
+    try:
+        user = check_password_login(request, credentials.username, credentials.password)
+    except LoginRefused as refused:
+        return 401, {"detail": refused.message}
+    return 200, {"token": issue_token(user)}
+
+
+def _closed(as_of: dt.date | None) -> dt.date | None:
+    if as_of is None:
+        return selectors.latest_close()
+    if as_of not in selectors.closed_dates():
+        raise Http404("该报告日尚未结账")
+    return as_of
+
+
+@api.get("/loans", response=LoanList, tags=["loans"])
+def list_loans(
+    request,
+    as_of: dt.date | None = None,
+    q: str = "",
+    kind: str = "all",
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    """Classified loans of a close in the user's orgs; ``q`` matches a loan id, customer id or
+    part of a name; ``kind`` is one of all, npl, special_mention, overdue, overdue90, hidden."""
+    if kind not in selectors.LOAN_FILTERS:
+        raise ValidationError(f"kind 应为 {', '.join(selectors.LOAN_FILTERS)}")
+    as_of = _closed(as_of)
+    if as_of is None:
+        return {"as_of": None, "total": 0, "total_balance": 0.0, "rows": []}
+    page = selectors.loans(
+        scope_of(request.user), as_of, query=q, kind=kind, limit=limit, offset=offset
+    )
+    return {
+        "as_of": as_of,
+        "total": page.total,
+        "total_balance": page.total_balance,
+        "rows": page.rows,
+    }
+
+
+@api.get("/loans/{loan_id}", response={200: LoanDetail, 404: Message}, tags=["loans"])
+def get_loan(request, loan_id: str, as_of: dt.date | None = None):
+    """One loan as at ``as_of`` (default: its latest close), with its category at every close."""
+    history = access_loan(scope_of(request.user), loan_id, as_of)
+    latest = history[-1]
+    return {
+        **latest,
+        "history": [
+            {
+                "as_of": h["as_of"],
+                "balance": h["balance"],
+                "overdue_days": h["overdue_days"],
+                "final_category": h["final_category"],
+                "reasons": h["reasons"],
+            }
+            for h in history
+        ],
+    }
+
+
+@api.get("/indicators", response={200: dict, 404: Message}, tags=["indicators"])
+def indicators(request, as_of: dt.date | None = None, by: list[str] = Query(["total"])):
+    """The metric catalogue per grouping, as ``loanquality indicators`` writes it (rates as
+    fractions). A user below the head office gets the org and officer rows of their subtree."""
+    unknown = [g for g in by if g not in GROUPINGS]
+    if unknown:
+        raise ValidationError(f"by 应为 {', '.join(GROUPINGS)}")
+    as_of = _closed(as_of)
+    if as_of is None:
+        raise Http404("尚未结账")
+    scope = scope_of(request.user)
+    entry = next((e for e in close_log(lake())[::-1] if e["as_of"] == as_of.isoformat()), {})
+    rows = []
+    for grouping in dict.fromkeys(by):
+        if grouping == "total":
+            group_by, key = selectors.scope_key(scope)
+            found = selectors.metric_rows(as_of, group_by, [key])
+            rows += (
+                [{**r, "group_by": "total", "key": "total"} for r in found]
+                if scope.bank_wide
+                else found
+            )
+        else:
+            rows += selectors.scoped_metric_rows(scope, as_of, grouping)
+    return {
+        "as_of": as_of.isoformat(),
+        "previous_as_of": entry.get("previous_as_of"),
+        "ruleset": entry.get("ruleset"),
+        "ruleset_sha256": entry.get("ruleset_sha256"),
+        "rows": [_clean(r) for r in rows],
+    }
+
+
+def _clean(row: dict) -> dict:
+    return {
+        k: (None if isinstance(v, float) and v != v else v)
+        for k, v in row.items()
+        if not k.startswith("part_")
+    }
+
+
+@api.get("/closes", response=list[dict], tags=["closes"])
+def closes(request):
+    """Every close run recorded, newest first."""
+    return close_log(lake())[::-1]
+
+
+@api.post(
+    "/imports", response={200: ImportOut, 400: ImportOut | Message, 403: Message}, tags=["imports"]
+)
+def create_import(
+    request,
+    as_of: dt.date = Form(...),
+    loans: File[UploadedFile] = File(...),
+    orgs: File[UploadedFile] | None = File(None),
+    staff: File[UploadedFile] | None = File(None),
+    schedules: File[UploadedFile] | None = File(None),
+    repayments: File[UploadedFile] | None = File(None),
+    customers: File[UploadedFile] | None = File(None),
+    collateral: File[UploadedFile] | None = File(None),
+    guarantees: File[UploadedFile] | None = File(None),
+    bureau: File[UploadedFile] | None = File(None),
+    provisions: File[UploadedFile] | None = File(None),
+    capital: File[UploadedFile] | None = File(None),
+):
+    """Validate and publish one as-of date's files (multipart). 400 lists every problem in
+    Chinese and nothing is written."""
+    given = {
+        "loans": loans,
+        "orgs": orgs,
+        "staff": staff,
+        "schedules": schedules,
+        "repayments": repayments,
+        "customers": customers,
+        "collateral": collateral,
+        "guarantees": guarantees,
+        "bureau": bureau,
+        "provisions": provisions,
+        "capital": capital,
+    }
+    run = actions.import_uploads(request.user, as_of, {k: v for k, v in given.items() if v})
+    body = {
+        "as_of": run.as_of,
+        "status": run.status,
+        "rows": run.rows,
+        "problems": run.problems,
+        "problem_total": run.problem_total,
+    }
+    return (400 if run.problems else 200), body

@@ -1,0 +1,136 @@
+"""Imports and closes started from the web: the same engine functions the CLI calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from loanquality.audit.actions import record
+from loanquality.engine.close import CLOSE_STEPS, run_close
+from loanquality.engine.ingest import import_as_of
+from loanquality.engine.lake import Lake
+from loanquality.engine.problems import InputRejected
+from loanquality.operations.models import CloseRun, ImportRun, Status
+
+IMPORTABLE = (
+    "loans",
+    "orgs",
+    "staff",
+    "schedules",
+    "repayments",
+    "customers",
+    "collateral",
+    "guarantees",
+    "bureau",
+    "provisions",
+    "capital",
+)
+# a run still "running" after this long died with its server process
+STALE_AFTER = dt.timedelta(hours=2)
+
+
+def _require_operator(user) -> None:
+    if not user.can_run_operations():
+        raise PermissionDenied("只有信贷管理部和系统管理员可以导入数据和结账")
+
+
+def import_uploads(user, as_of: dt.date, uploads: dict) -> ImportRun:
+    """Validate and publish uploaded files (table id -> uploaded file) for ``as_of``.
+
+    The files are kept aside in a temporary folder while the engine validates them; on any
+    problem nothing is published and the run records every problem in Chinese.
+    """
+    _require_operator(user)
+    unknown = set(uploads) - set(IMPORTABLE)
+    if unknown or "loans" not in uploads:
+        raise ValidationError("必须上传借据台账（loans），且只能上传已知的数据表")
+    with tempfile.TemporaryDirectory(prefix="loanquality-upload-") as folder:
+        paths = {}
+        for table_id, upload in uploads.items():
+            path = Path(folder) / table_id / Path(upload.name).name
+            path.parent.mkdir()
+            with path.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            paths[table_id] = path
+        files = {t: p.name for t, p in paths.items()}
+        try:
+            result = import_as_of(settings.DATA_DIR, as_of, paths, user=user.username)
+        except InputRejected as rejected:
+            with transaction.atomic():
+                run = ImportRun.objects.create(
+                    as_of=as_of,
+                    user=user,
+                    status=Status.REJECTED,
+                    files=files,
+                    problems=[p.chinese_text() for p in rejected.problems],
+                    problem_total=rejected.total,
+                )
+                record("import.rejected", user=user, target=str(as_of), problems=rejected.total)
+            return run
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            as_of=as_of, user=user, status=Status.DONE, files=files, rows=result.rows
+        )
+        record("import", user=user, target=str(as_of), import_id=result.import_id, rows=result.rows)
+    return run
+
+
+def imported_dates() -> list[dt.date]:
+    return Lake(settings.DATA_DIR).as_ofs("loans")
+
+
+def start_close(user, as_of: dt.date, *, background: bool = True) -> CloseRun:
+    """Start closing ``as_of`` in a background thread; one close at a time."""
+    _require_operator(user)
+    if as_of not in imported_dates():
+        raise ValidationError(f"报告日 {as_of} 尚未导入借据台账，不能结账")
+    with transaction.atomic():
+        running = CloseRun.objects.select_for_update().filter(
+            status=Status.RUNNING, started_at__gt=timezone.now() - STALE_AFTER
+        )
+        if running.exists():
+            raise ValidationError("已有结账正在进行，请等待其完成")
+        run = CloseRun.objects.create(as_of=as_of, user=user, steps_total=CLOSE_STEPS + 1)
+        record("close.start", user=user, target=str(as_of), run=run.pk)
+    if background:
+        threading.Thread(target=_close_in_thread, args=(run.pk,), daemon=True).start()
+    else:
+        _close(run)
+    return run
+
+
+def _close_in_thread(run_id: int) -> None:
+    close_old_connections()
+    try:
+        _close(CloseRun.objects.get(pk=run_id))
+    finally:
+        connection.close()
+
+
+def _close(run: CloseRun) -> None:
+    def advance(description: str) -> None:
+        run.step = description
+        run.steps_done += 1
+        run.save(update_fields=["step", "steps_done"])
+
+    started = time.perf_counter()
+    try:
+        result = run_close(settings.DATA_DIR, run.as_of, progress=advance, user=run.user.username)
+    except Exception as error:  # the run must end visibly whatever went wrong
+        run.status, run.error = Status.FAILED, str(error)
+    else:
+        run.status, run.step = Status.DONE, "完成"
+        run.steps_done = run.steps_total
+        record("close", user=run.user, target=str(run.as_of), rows=result.rows)
+    run.finished_at = timezone.now()
+    run.seconds = round(time.perf_counter() - started, 1)
+    run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])

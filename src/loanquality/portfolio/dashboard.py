@@ -1,0 +1,98 @@
+"""What the 驾驶舱 shows for a user's scope at one close."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from loanquality.engine.metrics.migration import STATE_LABELS
+from loanquality.engine.schema import CATEGORY_LABELS
+from loanquality.portfolio import selectors
+from loanquality.portfolio.scope import Scope
+
+RANKED = 5
+# an officer with a tiny book would top or tail every ranking by chance
+MIN_RANKED_BALANCE = 1_000_000
+
+
+def dashboard(scope: Scope, as_of: dt.date) -> dict:
+    group_by, key = selectors.scope_key(scope)
+    rows = selectors.metric_rows(as_of, group_by, [key])
+    if not rows:
+        return {"empty": True}
+    row = rows[0]
+    history = selectors.metric_history(group_by, key)
+    child_orgs = scope.tree.children(scope.org_id)
+    org_rows = selectors.metric_rows(as_of, "org", child_orgs) if child_orgs else []
+    officer_rows = [
+        r
+        for r in selectors.metric_rows(as_of, "manager", selectors.officers_of(scope, as_of))
+        if (r["balance"] or 0) >= MIN_RANKED_BALANCE
+    ]
+    return {
+        "empty": False,
+        "row": row,
+        "flags": _flags(row),
+        "trend": {
+            "dates": [h["as_of"].isoformat() for h in history],
+            "npl_balance": [round((h["npl_balance"] or 0) / 1e4, 2) for h in history],
+            "npl_ratio": [_pct(h["npl_ratio"]) for h in history],
+        },
+        "structure": [
+            {"name": label, "value": round((row[f"balance_c{k}"] or 0) / 1e4, 2)}
+            for k, label in CATEGORY_LABELS.items()
+        ],
+        "migration": _heat_map(selectors.migration_cells(as_of, group_by, key)),
+        "orgs": _ranked(org_rows),
+        "officers": _ranked(officer_rows),
+        "flagged_orgs": [
+            r
+            for r in selectors.metric_rows(as_of, "org", list(scope.orgs))
+            if r["npl_masked_by_growth"] or r["npl_ratio_near_redline"]
+        ],
+    }
+
+
+def _pct(value) -> float | None:
+    return None if value is None else round(value * 100, 3)
+
+
+def _flags(row: dict) -> list[tuple[str, str]]:
+    """(level, text) of what the headline ratio hides."""
+    flags = []
+    if row["npl_masked_by_growth"]:
+        flags.append(("danger", "不良余额比上期上升，而不良率因贷款规模扩大而下降"))
+    if row["npl_masked_by_growth_ytd"]:
+        flags.append(("danger", "不良余额比年初上升，而不良率因贷款规模扩大而下降"))
+    if row["npl_ratio_near_redline"]:
+        flags.append(("warning", "不良率贴近监管红线（差距不足0.05个百分点）"))
+    if (row["hidden_npl_balance"] or 0) > 0:
+        hidden = row["hidden_npl_balance"] / 1e4
+        flags.append(("warning", f"分类偏离：行内分类好于规则分类的贷款余额 {hidden:,.2f} 万元"))
+    return flags
+
+
+def _heat_map(cells: list[dict]) -> dict:
+    """Share of each opening category's balance by where it went (rows sum to 100 %)."""
+    states = list(STATE_LABELS)
+    totals: dict[int, float] = {}
+    for c in cells:
+        totals[c["from_category"]] = totals.get(c["from_category"], 0) + c["opening_balance"]
+    data = [
+        [
+            states.index(c["to_state"]),
+            c["from_category"] - 1,
+            round(100 * c["opening_balance"] / totals[c["from_category"]], 2),
+        ]
+        for c in cells
+        if totals.get(c["from_category"])
+    ]
+    return {
+        "from": list(CATEGORY_LABELS.values()),
+        "to": list(STATE_LABELS.values()),
+        "data": data,
+    }
+
+
+def _ranked(rows: list[dict]) -> dict:
+    rated = sorted((r for r in rows if r["npl_ratio"] is not None), key=lambda r: r["npl_ratio"])
+    return {"best": rated[:RANKED], "worst": rated[::-1][:RANKED]}

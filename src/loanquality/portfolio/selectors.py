@@ -1,0 +1,240 @@
+"""Reads of the published close results for the pages and the API, scoped to a user's orgs.
+
+Every query runs in DuckDB straight on the lake's Parquet files; nothing loops over loans
+in Python. Each function takes the ``Scope`` and never returns a row outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from loanquality.engine.lake import PART_FILE
+from loanquality.portfolio.scope import Scope, lake
+
+NPL_FLOOR = 3
+LOAN_FILTERS = {
+    "all": ("全部贷款", "TRUE"),
+    "npl": ("不良贷款", f"final_category >= {NPL_FLOOR}"),
+    "special_mention": ("关注类贷款", "final_category = 2"),
+    "overdue": ("逾期贷款", "overdue_days > 0"),
+    "overdue90": ("逾期90天以上", "overdue_days > 90"),
+    "hidden": ("分类偏离（隐性不良）", "deviation"),
+}
+LIVE = "NOT coalesce(written_off, FALSE) AND NOT coalesce(off_balance, FALSE)"
+
+
+def _files(table: str, as_of: dt.date | None = None) -> str:
+    """A quoted Parquet path (one partition) or glob (every as-of) of a lake table."""
+    if as_of is None:
+        path = lake().root / table / "*" / PART_FILE
+    else:
+        path = lake().partition(table, as_of) / PART_FILE
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _query(sql: str, params: dict | None = None) -> list[dict]:
+    with duckdb.connect() as con:
+        cursor = con.execute(sql, params or {})
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def closed_dates() -> list[dt.date]:
+    return lake().as_ofs("metrics")
+
+
+def latest_close() -> dt.date | None:
+    dates = closed_dates()
+    return dates[-1] if dates else None
+
+
+def scope_key(scope: Scope) -> tuple[str, str]:
+    """The metric row that is the user's whole scope: the bank total or the user's org."""
+    return ("total", "total") if scope.bank_wide else ("org", scope.org_id)
+
+
+def metric_rows(as_of: dt.date, group_by: str, keys: list[str] | None = None) -> list[dict]:
+    if not lake().has("metrics", as_of):
+        return []
+    sql = f"SELECT * FROM read_parquet({_files('metrics', as_of)}) WHERE group_by = $group_by"
+    params: dict = {"group_by": group_by}
+    if keys is not None:
+        sql += " AND list_contains($keys, key)"
+        params["keys"] = keys
+    return _query(sql + " ORDER BY key", params)
+
+
+def scoped_metric_rows(scope: Scope, as_of: dt.date, group_by: str) -> list[dict]:
+    """Rows of one grouping the user may see: their orgs; the officers of their orgs;
+    groupings across the whole bank (product, industry …) only for a bank-wide user."""
+    if group_by == "org":
+        return metric_rows(as_of, "org", list(scope.orgs))
+    if group_by == "manager":
+        return metric_rows(as_of, "manager", officers_of(scope, as_of))
+    if scope.bank_wide:
+        return metric_rows(as_of, group_by)
+    return []
+
+
+def officers_of(scope: Scope, as_of: dt.date, orgs: list[str] | None = None) -> list[str]:
+    """Staff ids of the officers whose loans sit in ``orgs`` (default: the whole scope)."""
+    if not lake().has("classified", as_of):
+        return []
+    rows = _query(
+        f"""SELECT DISTINCT manager_id FROM read_parquet({_files("classified", as_of)})
+            WHERE list_contains($orgs, org_id) AND manager_id IS NOT NULL""",
+        {"orgs": list(orgs if orgs is not None else scope.orgs)},
+    )
+    return sorted(r["manager_id"] for r in rows)
+
+
+def metric_history(group_by: str, key: str) -> list[dict]:
+    """One grouping key's metric row at every close, oldest first."""
+    if not closed_dates():
+        return []
+    return _query(
+        f"""SELECT * FROM read_parquet({_files("metrics")}, hive_partitioning = true)
+            WHERE group_by = $group_by AND key = $key ORDER BY as_of""",
+        {"group_by": group_by, "key": key},
+    )
+
+
+def migration_cells(as_of: dt.date, group_by: str, key: str) -> list[dict]:
+    if not lake().has("migration", as_of):
+        return []
+    return _query(
+        f"""SELECT from_category, to_state, loan_count, opening_balance
+            FROM read_parquet({_files("migration", as_of)})
+            WHERE group_by = $group_by AND key = $key""",
+        {"group_by": group_by, "key": key},
+    )
+
+
+@dataclass
+class LoanPage:
+    rows: list[dict]
+    total: int
+    total_balance: float
+
+
+LOAN_LIST_COLUMNS = """loan_id, customer_id, customer_name, customer_type, org_id, manager_id,
+    product, balance, maturity_date, overdue_days, final_category, final_category_label,
+    reasons, bank_category, deviation, written_off"""
+
+
+def loans(
+    scope: Scope,
+    as_of: dt.date,
+    *,
+    org: str | None = None,
+    manager: str | None = None,
+    kind: str = "all",
+    query: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> LoanPage:
+    """The classified loans of ``as_of`` in the user's scope (narrowed to ``org``'s subtree,
+    one officer, one of ``LOAN_FILTERS``, a loan/customer id or name), largest first."""
+    if not lake().has("classified", as_of):
+        return LoanPage([], 0, 0.0)
+    orgs = scope.tree.subtree(org) if org and scope.covers(org) else list(scope.orgs)
+    if org and not scope.covers(org):
+        orgs = []
+    where = ["list_contains($orgs, org_id)", LOAN_FILTERS[kind][1]]
+    params: dict = {"orgs": orgs}
+    if kind != "all":
+        where.append(LIVE)
+    if manager:
+        where.append("manager_id = $manager")
+        params["manager"] = manager
+    if query:
+        where.append("(loan_id = $q OR customer_id = $q OR contains(customer_name, $q))")
+        params["q"] = query.strip()
+    source = f"read_parquet({_files('classified', as_of)}) WHERE {' AND '.join(where)}"
+    counted = _query(
+        f"SELECT count(*) AS n, coalesce(sum(balance), 0) AS balance FROM {source}", params
+    )[0]
+    rows = _query(
+        f"""SELECT {LOAN_LIST_COLUMNS} FROM {source}
+            ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}""",
+        params,
+    )
+    return LoanPage(rows, counted["n"], counted["balance"])
+
+
+def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
+    """Customers whose loan id, customer id or name matches, across every close in scope,
+    with whether they ever had an NPL loan or a write-off here."""
+    if not closed_dates() or not text.strip():
+        return []
+    return _query(
+        f"""
+        WITH seen AS (
+            SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+            WHERE list_contains($orgs, org_id)
+        ), matched AS (
+            SELECT DISTINCT customer_id FROM seen
+            WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
+        )
+        SELECT customer_id, arg_max(customer_name, as_of) AS customer_name,
+               arg_max(customer_type, as_of) AS customer_type,
+               bool_or(final_category >= {NPL_FLOOR}) AS had_npl,
+               bool_or(coalesce(written_off, FALSE)) AS had_write_off,
+               count(DISTINCT loan_id) AS loan_count, max(as_of) AS last_seen
+        FROM seen WHERE customer_id IN (SELECT customer_id FROM matched)
+        GROUP BY customer_id ORDER BY customer_id LIMIT {int(limit)}
+        """,
+        {"orgs": list(scope.orgs), "q": text.strip()},
+    )
+
+
+def customer_loans(scope: Scope, customer_id: str) -> list[dict]:
+    """Every loan of a customer in scope, as at the last close that had it."""
+    if not closed_dates():
+        return []
+    return _query(
+        f"""
+        SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+        WHERE customer_id = $customer AND list_contains($orgs, org_id)
+        QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
+        ORDER BY as_of DESC, loan_id
+        """,
+        {"customer": customer_id, "orgs": list(scope.orgs)},
+    )
+
+
+def loan_history(loan_id: str) -> list[dict]:
+    """The loan at every close, oldest first. Callers check scope first (``access_loan``)."""
+    if not closed_dates():
+        return []
+    return _query(
+        f"""SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+            WHERE loan_id = $loan ORDER BY as_of""",
+        {"loan": loan_id},
+    )
+
+
+def loan_table(table: str, loan_id: str, as_of: dt.date, *, every_import: bool = False):
+    """A loan's rows of an input table: the latest import up to ``as_of``, or for flows
+    (repayments) every import up to it."""
+    dates = [d for d in lake().as_ofs(table) if d <= as_of]
+    if not dates:
+        return []
+    chosen = dates if every_import else dates[-1:]
+    files = ", ".join(_files(table, d) for d in chosen)
+    order = {"schedules": "seq", "repayments": "date"}.get(table, "1")
+    return _query(
+        f"SELECT * FROM read_parquet([{files}]) WHERE loan_id = $loan ORDER BY {order}",
+        {"loan": loan_id},
+    )
+
+
+def staff_names(as_of: dt.date | None = None) -> dict[str, str]:
+    dates = [d for d in lake().as_ofs("staff") if as_of is None or d <= as_of]
+    if not dates:
+        return {}
+    rows = _query(f"SELECT staff_id, name FROM read_parquet({_files('staff', dates[-1])})")
+    return {r["staff_id"]: r["name"] for r in rows}
