@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import File, Form, NinjaAPI, Query, Schema
+from ninja import File, Form, NinjaAPI, Query, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
@@ -125,8 +125,8 @@ def token(request, credentials: Credentials):
     try:
         user = check_password_login(request, credentials.username, credentials.password)
     except LoginRefused as refused:
-        return 401, {"detail": refused.message}
-    return 200, {"token": issue_token(user)}
+        return Status(401, {"detail": refused.message})
+    return Status(200, {"token": issue_token(user)})
 
 
 def _closed(as_of: dt.date | None) -> dt.date | None:
@@ -272,4 +272,4 @@ def create_import(
         "problems": run.problems,
         "problem_total": run.problem_total,
     }
-    return (400 if run.problems else 200), body
+    return Status(400 if run.problems else 200, body)

@@ -88,8 +88,9 @@ def imported_dates() -> list[dt.date]:
     return Lake(settings.DATA_DIR).as_ofs("loans")
 
 
-def start_close(user, as_of: dt.date, *, background: bool = True) -> CloseRun:
-    """Start closing ``as_of`` in a background thread; one close at a time."""
+def start_close(user, as_of: dt.date) -> CloseRun:
+    """Start closing ``as_of`` (in a background thread unless settings say otherwise);
+    one close at a time."""
     _require_operator(user)
     if as_of not in imported_dates():
         raise ValidationError(f"报告日 {as_of} 尚未导入借据台账，不能结账")
@@ -101,7 +102,7 @@ def start_close(user, as_of: dt.date, *, background: bool = True) -> CloseRun:
             raise ValidationError("已有结账正在进行，请等待其完成")
         run = CloseRun.objects.create(as_of=as_of, user=user, steps_total=CLOSE_STEPS + 1)
         record("close.start", user=user, target=str(as_of), run=run.pk)
-    if background:
+    if settings.CLOSE_IN_BACKGROUND:
         threading.Thread(target=_close_in_thread, args=(run.pk,), daemon=True).start()
     else:
         _close(run)

@@ -16,7 +16,7 @@ from loanquality.portfolio.scope import Scope, lake
 
 NPL_FLOOR = 3
 LOAN_FILTERS = {
-    "all": ("全部贷款", "TRUE"),
+    "all": ("全部在册贷款", "TRUE"),
     "npl": ("不良贷款", f"final_category >= {NPL_FLOOR}"),
     "special_mention": ("关注类贷款", "final_category = 2"),
     "overdue": ("逾期贷款", "overdue_days > 0"),
@@ -80,15 +80,17 @@ def scoped_metric_rows(scope: Scope, as_of: dt.date, group_by: str) -> list[dict
 
 
 def officers_of(scope: Scope, as_of: dt.date, orgs: list[str] | None = None) -> list[str]:
-    """Staff ids of the officers whose loans sit in ``orgs`` (default: the whole scope)."""
-    if not lake().has("classified", as_of):
+    """Staff ids of the officers who belong to ``orgs`` (default: the whole scope), by the
+    staff table of the latest import up to ``as_of``."""
+    dates = [d for d in lake().as_ofs("staff") if d <= as_of]
+    if not dates:
         return []
     rows = _query(
-        f"""SELECT DISTINCT manager_id FROM read_parquet({_files("classified", as_of)})
-            WHERE list_contains($orgs, org_id) AND manager_id IS NOT NULL""",
+        f"""SELECT staff_id FROM read_parquet({_files("staff", dates[-1])})
+            WHERE list_contains($orgs, org_id)""",
         {"orgs": list(orgs if orgs is not None else scope.orgs)},
     )
-    return sorted(r["manager_id"] for r in rows)
+    return sorted(r["staff_id"] for r in rows)
 
 
 def metric_history(group_by: str, key: str) -> list[dict]:
@@ -136,17 +138,16 @@ def loans(
     limit: int = 50,
     offset: int = 0,
 ) -> LoanPage:
-    """The classified loans of ``as_of`` in the user's scope (narrowed to ``org``'s subtree,
-    one officer, one of ``LOAN_FILTERS``, a loan/customer id or name), largest first."""
+    """The loans on the books (not written off) at ``as_of`` in the user's scope, narrowed to
+    ``org``'s subtree, one officer, one of ``LOAN_FILTERS``, a loan/customer id or name;
+    largest first. Written-off loans are found through the search and the loan's page."""
     if not lake().has("classified", as_of):
         return LoanPage([], 0, 0.0)
     orgs = scope.tree.subtree(org) if org and scope.covers(org) else list(scope.orgs)
     if org and not scope.covers(org):
         orgs = []
-    where = ["list_contains($orgs, org_id)", LOAN_FILTERS[kind][1]]
+    where = ["list_contains($orgs, org_id)", LIVE, LOAN_FILTERS[kind][1]]
     params: dict = {"orgs": orgs}
-    if kind != "all":
-        where.append(LIVE)
     if manager:
         where.append("manager_id = $manager")
         params["manager"] = manager

@@ -63,8 +63,8 @@ def dashboard_page(request):
 
 
 def analysis_page(request):
-    """Org rows one level at a time: the chosen org, then its children (or, at an outlet,
-    its officers); each figure links to the loans behind it."""
+    """One org at a time: its own row, its child units and the officers who belong to it;
+    each figure links to the loans behind it."""
     scope = scope_of(request.user)
     as_of = _as_of(request)
     org = request.GET.get("org") or scope.org_id
@@ -82,13 +82,9 @@ def analysis_page(request):
     )
     if as_of:
         context["self_row"] = next(iter(selectors.metric_rows(as_of, "org", [org])), None)
-        if children:
-            context["rows"] = selectors.metric_rows(as_of, "org", children)
-            context["level"] = "org"
-        else:
-            officers = selectors.officers_of(scope, as_of, [org])
-            context["rows"] = selectors.metric_rows(as_of, "manager", officers)
-            context["level"] = "manager"
+        context["rows"] = selectors.metric_rows(as_of, "org", children) if children else []
+        officers = selectors.officers_of(scope, as_of, [org])
+        context["officers"] = selectors.metric_rows(as_of, "manager", officers)
     return render(request, "portfolio/analysis.html", context)
 
 

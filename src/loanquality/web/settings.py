@@ -123,3 +123,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+CLOSE_IN_BACKGROUND = True  # a close runs in a thread of the server; its page polls the progress

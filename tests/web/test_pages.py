@@ -1,0 +1,129 @@
+"""What the pages show, checked against the lake computed independently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from conftest import loan_in, logged_in
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from helpers import snapshot
+from loanquality.engine.lake import Lake
+from loanquality.operations.models import CloseRun, ImportRun
+from loanquality.portfolio.scope import org_tree
+
+NEW_DATE = dt.date(2030, 1, 31)
+
+
+def _npl_ratio_by_hand(data_dir, orgs) -> float:
+    """Σ balance of live loans in category ≥ 3 / Σ balance of live loans, over ``orgs``."""
+    lake = Lake(data_dir)
+    loans = lake.read("classified", lake.as_ofs("classified")[-1]).to_pylist()
+    live = [
+        r for r in loans if r["org_id"] in orgs and not r["written_off"] and not r["off_balance"]
+    ]
+    return sum(r["balance"] for r in live if r["final_category"] >= 3) / sum(
+        r["balance"] for r in live
+    )
+
+
+def test_dashboard_ratio_is_the_subtrees_npl_over_its_balance(officer, places, data_dir):
+    page = logged_in(officer).get("/")
+    shown = page.context["board"]["row"]["npl_ratio"]
+    assert abs(shown - _npl_ratio_by_hand(data_dir, set(org_tree().subtree(places.outlet)))) < 1e-12
+    assert f"{shown:.2%}" in page.content.decode()
+
+
+def test_analysis_drills_from_the_bank_to_coops_outlets_and_officers(head_office, places):
+    client = logged_in(head_office)
+    bank = client.get("/analysis/")
+    assert places.coop in [r["key"] for r in bank.context["rows"]]
+    coop = client.get("/analysis/", {"org": places.coop})
+    assert {r["key"] for r in coop.context["rows"]} == set(org_tree().children(places.coop))
+    assert coop.context["officers"], "a co-op lists the officers who belong to it"
+    officer_row = coop.context["officers"][0]
+    # the officer's loans on the books add up to the officer's balance on the metric row
+    listed = client.get("/loans/", {"manager": officer_row["key"]})
+    assert abs(listed.context["result"].total_balance - officer_row["balance"]) < 0.01
+    assert listed.context["result"].total == officer_row["loan_count"] - _written_off(officer_row)
+    # an outlet has neither sub-units nor staff of its own: it links to its loan list
+    outlet = client.get("/analysis/", {"org": places.outlet})
+    assert outlet.context["rows"] == [] and "查看本机构贷款清单" in outlet.content.decode()
+
+
+def _written_off(row) -> int:
+    """loan_count counts every loan of the ledger; the list shows those on the books."""
+    return row["loan_count"] - sum(row[f"count_c{k}"] for k in range(1, 6))
+
+
+def test_npl_link_lists_exactly_the_npl_loans(head_office, places, data_dir):
+    page = logged_in(head_office).get("/loans/", {"org": places.coop, "kind": "npl"})
+    coop_row = logged_in(head_office).get("/analysis/", {"org": places.coop}).context["self_row"]
+    assert abs(page.context["result"].total_balance - coop_row["npl_balance"]) < 0.01
+
+
+def test_loan_detail_shows_every_close_with_reasons(head_office, data_dir):
+    loan = loan_in(data_dir, list(org_tree().names))
+    page = logged_in(head_office).get(f"/loans/{loan['loan_id']}/")
+    assert page.status_code == 200
+    history = page.context["history"]
+    assert [h["as_of"] for h in history] == sorted((h["as_of"] for h in history), reverse=True)
+    assert history[0]["reasons"] == loan["reasons"]
+
+
+def test_search_flags_customers_with_npl_history(head_office, data_dir):
+    lake = Lake(data_dir)
+    loans = lake.read("classified", lake.as_ofs("classified")[-1])
+    npl = loans.filter(pc.greater_equal(loans.column("final_category"), 3)).slice(0, 1)
+    customer = npl.column("customer_id")[0].as_py()
+    page = logged_in(head_office).get("/search/", {"q": customer})
+    (found,) = page.context["customers"]
+    assert found["had_npl"] is True
+    assert "曾有不良贷款" in page.content.decode()
+
+
+def test_uploading_a_bad_ledger_shows_the_chinese_report_and_writes_nothing(
+    head_office, own_data_dir
+):
+    before = snapshot(own_data_dir / "lake")
+    bad = "借据号,客户号,客户类型,机构号,贷款余额,发放日,到期日\nX1,C1,农户,L0000,abc,2024-01-01,2025-01-01\n"
+    page = logged_in(head_office).post(
+        "/operations/import/",
+        {"as_of": "2030-01-31", "loans": SimpleUploadedFile("台账.csv", bad.encode("utf-8"))},
+    )
+    text = page.content.decode()
+    assert page.status_code == 400
+    assert "台账.csv 第2行 列「贷款余额」 值&#x27;abc&#x27;：不是有效数字" in text
+    assert snapshot(own_data_dir / "lake") == before
+    assert ImportRun.objects.get().status == "rejected"
+
+
+def test_a_good_upload_publishes_and_a_close_runs_from_the_page(head_office, own_data_dir):
+    # given twenty loans of the last ledger, uploaded as Parquet for a new date
+    lake = Lake(own_data_dir)
+    ledger = lake.read("loans", lake.as_ofs("loans")[-1]).slice(0, 20)
+    buffer = io.BytesIO()
+    pq.write_table(ledger, buffer)
+    client = logged_in(head_office)
+    page = client.post(
+        "/operations/import/",
+        {"as_of": "2030-01-31", "loans": SimpleUploadedFile("loans.parquet", buffer.getvalue())},
+    )
+    # then they are published
+    assert page.status_code == 200
+    assert lake.read("loans", NEW_DATE).num_rows == 20
+    # and a close started from the page runs to the end and publishes the metrics
+    assert client.post("/operations/close/", {"as_of": "2030-01-31"}).status_code == 302
+    run = CloseRun.objects.get()
+    assert (run.status, run.percent) == ("done", 100), run.error
+    assert lake.has("metrics", NEW_DATE)
+    assert "已完成" in client.get(f"/operations/close/{run.pk}/").content.decode()
+
+
+def test_closing_a_date_never_imported_is_refused(head_office):
+    answer = logged_in(head_office).post("/operations/close/", {"as_of": "2031-01-31"}, follow=True)
+    assert "尚未导入借据台账" in answer.content.decode()
+    assert not CloseRun.objects.exists()
