@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 from django.db import connection
 from django.test import Client
 
+from conftest import PASSWORD
 from loanquality.accounts.models import User
 from loanquality.audit.models import AppendOnlyError, AuditEntry
 
@@ -18,7 +18,8 @@ def login(client, username, password):
 def test_login_with_the_right_password_opens_the_dashboard(officer):
     client = Client()
     answer = login(client, "officer", PASSWORD)
-    assert answer.status_code == 302 and answer["Location"] == "/"
+    assert answer.status_code == 302
+    assert answer["Location"] == "/"
     assert client.get("/").status_code == 200
     assert AuditEntry.objects.filter(action="login", username="officer").count() == 1
 

@@ -7,9 +7,9 @@ import io
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from conftest import loan_in, logged_in
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from conftest import loan_in, logged_in
 from helpers import snapshot
 from loanquality.engine.lake import Lake
 from loanquality.operations.models import CloseRun, ImportRun
@@ -51,7 +51,8 @@ def test_analysis_drills_from_the_bank_to_coops_outlets_and_officers(head_office
     assert listed.context["result"].total == officer_row["loan_count"] - _written_off(officer_row)
     # an outlet has neither sub-units nor staff of its own: it links to its loan list
     outlet = client.get("/analysis/", {"org": places.outlet})
-    assert outlet.context["rows"] == [] and "查看本机构贷款清单" in outlet.content.decode()
+    assert outlet.context["rows"] == []
+    assert "查看本机构贷款清单" in outlet.content.decode()
 
 
 def _written_off(row) -> int:
@@ -89,7 +90,10 @@ def test_uploading_a_bad_ledger_shows_the_chinese_report_and_writes_nothing(
     head_office, own_data_dir
 ):
     before = snapshot(own_data_dir / "lake")
-    bad = "借据号,客户号,客户类型,机构号,贷款余额,发放日,到期日\nX1,C1,农户,L0000,abc,2024-01-01,2025-01-01\n"
+    bad = (
+        "借据号,客户号,客户类型,机构号,贷款余额,发放日,到期日\n"
+        "X1,C1,农户,L0000,abc,2024-01-01,2025-01-01\n"
+    )
     page = logged_in(head_office).post(
         "/operations/import/",
         {"as_of": "2030-01-31", "loans": SimpleUploadedFile("台账.csv", bad.encode("utf-8"))},

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PASSWORD, loan_in, logged_in
 
+from conftest import PASSWORD, loan_in, logged_in
 from loanquality.engine.lake import Lake
 from loanquality.portfolio.scope import org_tree
 
@@ -95,7 +95,8 @@ def test_excel_export_holds_only_the_subtree(officer, places):
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
     keys = {row[1] for sheet in book for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert keys <= set(org_tree().subtree(places.outlet)) | _officer_ids(places)
-    assert places.root not in keys and places.other_coop not in keys
+    assert places.root not in keys
+    assert places.other_coop not in keys
 
 
 def _officer_ids(places) -> set[str]:
@@ -163,4 +164,5 @@ def test_api_without_a_valid_token_is_401(client):
 def test_pages_without_login_redirect_to_login(client):
     for page in ("/", "/analysis/", "/loans/", "/search/", "/operations/import/"):
         answer = client.get(page)
-        assert answer.status_code == 302 and answer["Location"].startswith("/login/")
+        assert answer.status_code == 302
+        assert answer["Location"].startswith("/login/")

@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("LOANQUALITY_DATA_DIR", tempfile.mkdtemp(prefix="loanquality-tests-"))
 
-from loanquality.web.settings import *  # noqa: E402, F403
+from loanquality.web.settings import *  # noqa: F403
 
 # closes run inside the request, so a test sees the finished run (the server uses a thread)
 CLOSE_IN_BACKGROUND = False
