@@ -237,17 +237,17 @@ def closes(request):
 def create_import(
     request,
     as_of: dt.date = Form(...),
-    loans: File[UploadedFile] = File(...),
-    orgs: File[UploadedFile] | None = File(None),
-    staff: File[UploadedFile] | None = File(None),
-    schedules: File[UploadedFile] | None = File(None),
-    repayments: File[UploadedFile] | None = File(None),
-    customers: File[UploadedFile] | None = File(None),
-    collateral: File[UploadedFile] | None = File(None),
-    guarantees: File[UploadedFile] | None = File(None),
-    bureau: File[UploadedFile] | None = File(None),
-    provisions: File[UploadedFile] | None = File(None),
-    capital: File[UploadedFile] | None = File(None),
+    loans: UploadedFile = File(...),
+    orgs: UploadedFile | None = File(None),
+    staff: UploadedFile | None = File(None),
+    schedules: UploadedFile | None = File(None),
+    repayments: UploadedFile | None = File(None),
+    customers: UploadedFile | None = File(None),
+    collateral: UploadedFile | None = File(None),
+    guarantees: UploadedFile | None = File(None),
+    bureau: UploadedFile | None = File(None),
+    provisions: UploadedFile | None = File(None),
+    capital: UploadedFile | None = File(None),
 ):
     """Validate and publish one as-of date's files (multipart). 400 lists every problem in
     Chinese and nothing is written."""
