@@ -13,6 +13,7 @@
     charts.push(c);
   }
   chart("trend", {
+    animation: false,
     tooltip: { trigger: "axis" },
     legend: { data: ["不良贷款余额(万元)", "不良率(%)"] },
     grid: { left: 60, right: 50, bottom: 30 },
@@ -24,11 +25,13 @@
     ]
   });
   chart("structure", {
+    animation: false,
     tooltip: { trigger: "item", formatter: "{b}: {c} 万元 ({d}%)" },
     series: [{ type: "pie", radius: ["35%", "70%"], data: data("structure-data") }]
   });
   var m = data("migration-data");
   chart("migration", {
+    animation: false,
     tooltip: { formatter: function (p) { return m.from[p.value[1]] + " → " + m.to[p.value[0]] + ": " + p.value[2] + "%"; } },
     grid: { left: 40, right: 10, top: 10, bottom: 60 },
     xAxis: { type: "category", data: m.to, name: "期末" },

@@ -1,0 +1,185 @@
+"""Debian's Chromium (never a downloaded browser) driving the real server started by
+``loanquality serve``: log in, the dashboard, drill down to a loan, a bad upload.
+Screenshots go to tests/e2e/artifacts/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from loanquality.engine.close import run_close
+from loanquality.engine.ingest import import_as_of
+from loanquality.synth.generator import generate_bank
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "e2e-password-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loanquality(*args: str, env: dict) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "loanquality.cli", *args]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "Debian's chromium is not installed: run `make install` (apt-get install chromium)"
+        )
+    root = tmp_path_factory.mktemp("e2e")
+    data = root / "data"
+    bank = generate_bank(root / "files", loans=1_500, months=2, seed=3)
+    for as_of in bank.as_ofs:
+        import_as_of(data, as_of, bank.files(as_of), user="e2e")
+        run_close(data, as_of, user="e2e")
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    }
+    env["SECRET_KEY"] = "e2e-only"
+    for name, role, org in (("risk", "credit_dept", "L0000"), ("officer", "officer", "L0101")):
+        loanquality(
+            "user",
+            "add",
+            name,
+            "--data-dir",
+            str(data),
+            "--password",
+            PASSWORD,
+            "--role",
+            role,
+            "--org",
+            org,
+            env=env,
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loanquality.cli",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/login/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the server did not start: " + process.stdout.read().decode())
+    yield base, root
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser, base: str, username: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page.goto(base + "/login/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_log_in_dashboard_and_drill_down_to_a_loan(server, browser):
+    base, _ = server
+    page = log_in(browser, base, "risk")
+    page.wait_for_selector("#headline")
+    page.wait_for_selector("#trend canvas")  # ECharts drew the trend
+    assert "不良贷款率" in page.inner_text("#headline")
+    page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+
+    page.click("nav >> text=资产质量分析")
+    page.wait_for_selector("#metrics")
+    page.screenshot(path=ARTIFACTS / "analysis.png", full_page=True)
+    page.click("#metrics tbody tr:nth-child(2) td:first-child a")  # the first co-op
+    page.wait_for_selector("#officers")
+    page.click("#metrics tbody tr:nth-child(1) td:nth-child(4) a")  # its NPL balance
+    page.wait_for_selector("#loan-total")
+    assert "不良贷款" in page.inner_text("h1")
+    page.screenshot(path=ARTIFACTS / "loans.png", full_page=True)
+    loan_id = page.inner_text("table tbody tr:first-child td:first-child a")
+    page.click("table tbody tr:first-child td:first-child a")
+    page.wait_for_selector("#history")
+    assert loan_id in page.inner_text("h1")
+    page.screenshot(path=ARTIFACTS / "loan.png", full_page=True)
+
+    page.click("nav >> text=贷款查询")
+    page.fill("input[name=q]", loan_id)
+    page.click("button:has-text('检索')")
+    page.wait_for_selector(".customer")
+    page.screenshot(path=ARTIFACTS / "search.png", full_page=True)
+
+
+def test_a_bad_upload_shows_its_chinese_error(server, browser):
+    base, root = server
+    bad = root / "坏台账.csv"
+    bad.write_text(
+        "借据号,客户号,客户类型,机构号,贷款余额,发放日,到期日\n"
+        "X1,C1,农户,L0101,12a,2024-01-01,2025-01-01\n",
+        encoding="utf-8",
+    )
+    page = log_in(browser, base, "risk")
+    page.click("nav >> text=数据导入")
+    page.fill("#as_of", "2030-01-31")
+    page.set_input_files("#file-loans", str(bad))
+    page.click("button:has-text('校验并发布')")
+    report = page.wait_for_selector("#validation-report")
+    assert "坏台账.csv 第2行 列「贷款余额」 值'12a'：不是有效数字" in report.inner_text()
+    page.screenshot(path=ARTIFACTS / "import.png", full_page=True)
+
+
+def test_the_close_page_runs_a_close_and_shows_its_progress(server, browser):
+    base, _ = server
+    page = log_in(browser, base, "risk")
+    page.click("nav >> text=月末结账")
+    page.click("button:has-text('开始结账')")
+    page.wait_for_selector("#close-runs tr:first-child .status:has-text('已完成')", timeout=60_000)
+    page.screenshot(path=ARTIFACTS / "close.png", full_page=True)
+
+
+def test_an_officer_sees_no_operations_and_only_their_outlet(server, browser):
+    base, _ = server
+    page = log_in(browser, base, "officer")
+    page.wait_for_selector("#headline")
+    assert "数据导入" not in page.inner_text("nav")
+    answer = page.goto(base + "/analysis/?org=L0200")
+    assert answer.status == 404
