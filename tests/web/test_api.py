@@ -3,6 +3,7 @@ schemathesis run over the OpenAPI schema that must find no server error."""
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, Phase, given, settings
@@ -94,12 +95,27 @@ def test_a_bad_import_is_400_with_every_problem_and_writes_nothing(
     assert snapshot(own_data_dir / "lake") == before
 
 
-def test_api_fuzzing_finds_no_server_error(head_office, own_data_dir):
-    """schemathesis draws requests from the OpenAPI schema for every operation."""
+@pytest.fixture
+def wsgi_app():
+    """The project's WSGI application, keeping the test's database connection open across
+    requests as Django's own test client does (a request's end would otherwise close it)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from loanquality.web.wsgi import application
 
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield application
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_api_fuzzing_finds_no_server_error(head_office, own_data_dir, wsgi_app):
+    """schemathesis draws requests from the OpenAPI schema for every operation."""
+
     headers = {"Authorization": f"Bearer {issue_token(head_office)}"}
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6
     statuses = []
