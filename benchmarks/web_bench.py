@@ -111,7 +111,10 @@ def main() -> None:
         }
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     peer = statistics.median(results["login_page (peer)"])
     report = {
         page: {

@@ -192,19 +192,23 @@ def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
     )
 
 
-def customer_loans(scope: Scope, customer_id: str) -> list[dict]:
-    """Every loan of a customer in scope, as at the last close that had it."""
-    if not closed_dates():
-        return []
-    return _query(
+def customer_loans(scope: Scope, customer_ids: list[str]) -> dict[str, list[dict]]:
+    """Every loan in scope of each customer (one scan), as at the last close that had it."""
+    if not closed_dates() or not customer_ids:
+        return {}
+    rows = _query(
         f"""
         SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
-        WHERE customer_id = $customer AND list_contains($orgs, org_id)
+        WHERE list_contains($customers, customer_id) AND list_contains($orgs, org_id)
         QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
         ORDER BY as_of DESC, loan_id
         """,
-        {"customer": customer_id, "orgs": list(scope.orgs)},
+        {"customers": customer_ids, "orgs": list(scope.orgs)},
     )
+    loans: dict[str, list[dict]] = {c: [] for c in customer_ids}
+    for row in rows:
+        loans[row["customer_id"]].append(row)
+    return loans
 
 
 def loan_history(loan_id: str) -> list[dict]:

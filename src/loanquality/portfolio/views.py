@@ -194,8 +194,9 @@ def search_page(request):
     scope = scope_of(request.user)
     text = request.GET.get("q", "").strip()
     customers = selectors.find_customers(scope, text) if text else []
+    loans = selectors.customer_loans(scope, [c["customer_id"] for c in customers])
     for customer in customers:
-        customer["loans"] = selectors.customer_loans(scope, customer["customer_id"])
+        customer["loans"] = loans[customer["customer_id"]]
     return render(
         request,
         "portfolio/search.html",

@@ -45,3 +45,8 @@ def category(value) -> str:
 @register.filter
 def get(mapping, key):
     return mapping.get(key, key) if mapping else key
+
+
+@register.filter
+def count(value) -> str:
+    return "—" if _missing(value) else f"{int(value):,}"
