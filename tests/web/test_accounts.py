@@ -84,3 +84,14 @@ def test_audit_rows_cannot_be_changed_or_deleted_by_the_orm_or_by_sql(officer):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditentry")
     assert AuditEntry.objects.filter(action="user.create").count() == 1
+
+
+def test_a_disabled_user_can_no_longer_log_in_nor_use_a_token(client, officer):
+    from loanquality.accounts.actions import disable_user, issue_token
+
+    token = issue_token(officer)
+    disable_user(officer)
+    assert login(Client(), "officer", PASSWORD).status_code == 401
+    answer = client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 401
+    assert AuditEntry.objects.filter(action="user.disable", target="officer").count() == 1
