@@ -13,7 +13,7 @@ from ninja.security import HttpBearer
 from loanquality.accounts.actions import issue_token
 from loanquality.accounts.authentication import LoginRefused, check_password_login
 from loanquality.accounts.models import ApiToken
-from loanquality.engine.close import close_log
+from loanquality.engine.close import close_log, latest_close
 from loanquality.engine.metrics import GROUPINGS
 from loanquality.operations import actions
 from loanquality.portfolio import selectors
@@ -195,7 +195,7 @@ def indicators(request, as_of: dt.date | None = None, by: list[str] = Query(["to
     if as_of is None:
         raise Http404("尚未结账")
     scope = scope_of(request.user)
-    entry = next((e for e in close_log(lake())[::-1] if e["as_of"] == as_of.isoformat()), {})
+    entry = latest_close(lake(), as_of) or {}
     rows = []
     for grouping in dict.fromkeys(by):
         if grouping == "total":

@@ -143,9 +143,9 @@ def loans(
     largest first. Written-off loans are found through the search and the loan's page."""
     if not lake().has("classified", as_of):
         return LoanPage([], 0, 0.0)
-    orgs = scope.tree.subtree(org) if org and scope.covers(org) else list(scope.orgs)
     if org and not scope.covers(org):
-        orgs = []
+        return LoanPage([], 0, 0.0)
+    orgs = scope.tree.subtree(org) if org else list(scope.orgs)
     where = ["list_contains($orgs, org_id)", LIVE, LOAN_FILTERS[kind][1]]
     params: dict = {"orgs": orgs}
     if manager:
