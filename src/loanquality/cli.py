@@ -378,6 +378,9 @@ def user_add(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
     role: Annotated[str, typer.Option(help="officer, risk, credit_dept, director, auditor, admin")],
     org: Annotated[str, typer.Option("--org", help="The user's org unit (org_id).")],
+    staff_id: Annotated[
+        str, typer.Option(help="An officer's id in the staff table (the loans they manage).")
+    ] = "",
 ) -> None:
     """Create a user in an org unit with a role. 新增用户。"""
     from loanquality.web.runtime import migrate, setup_django
@@ -389,7 +392,7 @@ def user_add(
     from loanquality.accounts.actions import create_user
 
     try:
-        create_user(username, password=password, role=role, org_id=org)
+        create_user(username, password=password, role=role, org_id=org, staff_id=staff_id)
     except ValidationError as error:
         err_console.print("；".join(error.messages), markup=False)
         raise typer.Exit(2) from None
@@ -429,6 +432,64 @@ def user_disable(username: str, data_dir: DataDir) -> None:
         raise typer.Exit(2)
     disable_user(user)
     console.print(f"已停用 disabled {username}")
+
+
+@user_app.command("change")
+def user_change(
+    username: str,
+    data_dir: DataDir,
+    role: Annotated[str | None, typer.Option(help="A new role.")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="A new org unit (org_id).")] = None,
+    staff_id: Annotated[str | None, typer.Option(help="A new staff id.")] = None,
+) -> None:
+    """Change a user's role, org unit or staff id (audited, before and after). 变更岗位。"""
+    from loanquality.web.runtime import migrate, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    from django.core.exceptions import ValidationError
+
+    from loanquality.accounts.actions import change_post
+    from loanquality.accounts.models import User
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        err_console.print(f"没有用户 no user '{username}'", markup=False)
+        raise typer.Exit(2)
+    try:
+        change_post(user, role=role, org_id=org, staff_id=staff_id)
+    except ValidationError as error:
+        err_console.print("；".join(error.messages), markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"已变更 changed {username}: {user.role}, {user.org_id}, {user.staff_id or '—'}")
+
+
+audit_app = typer.Typer(help="The audit log. 审计日志。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir) -> None:
+    """Check the audit log's hash chain; exit 1 naming the first edited or deleted entry.
+    校验审计日志是否被篡改。"""
+    from loanquality.web.runtime import migrate, setup_django
+
+    setup_django(data_dir)
+    migrate()
+    from loanquality.audit.actions import verify_log
+
+    result = verify_log()
+    if result.broken is not None:
+        err_console.print(
+            f"审计日志校验失败 audit log broken at entry #{result.broken.seq}: "
+            f"{result.broken.english}\n    {result.broken.chinese}",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"审计日志完整 audit log intact: {result.entries:,} entries / 条, "
+        f"head hash / 末条哈希 {result.head_hash}"
+    )
 
 
 if __name__ == "__main__":

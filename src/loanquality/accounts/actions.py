@@ -20,21 +20,69 @@ TOKEN_DAYS = 30
 
 @transaction.atomic
 def create_user(
-    username: str, *, password: str, role: str, org_id: str, acting: User | None = None
+    username: str,
+    *,
+    password: str,
+    role: str,
+    org_id: str,
+    staff_id: str = "",
+    acting: User | None = None,
 ) -> User:
-    """A new user of ``role`` in org unit ``org_id`` (which the imported org tree must know)."""
+    """A new user of ``role`` in org unit ``org_id`` (which the imported org tree must know);
+    an officer's ``staff_id`` names the loans they manage."""
+    _check_role_and_org(role, org_id)
+    if User.objects.filter(username=username).exists():
+        raise ValidationError(f"用户名已存在 user '{username}' exists")
+    user = User(username=username, role=role, org_id=org_id, staff_id=staff_id)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    record(
+        "user.create",
+        user=acting,
+        target=username,
+        org_id=org_id,
+        after=_post_of(user),
+    )
+    return user
+
+
+@transaction.atomic
+def change_post(
+    user: User,
+    *,
+    role: str | None = None,
+    org_id: str | None = None,
+    staff_id: str | None = None,
+    acting: User | None = None,
+) -> User:
+    """Move a user to another role, org unit or staff id; the audit row keeps both."""
+    before = _post_of(user)
+    user.role = role or user.role
+    user.org_id = org_id or user.org_id
+    user.staff_id = user.staff_id if staff_id is None else staff_id
+    _check_role_and_org(user.role, user.org_id)
+    user.save(update_fields=["role", "org_id", "staff_id"])
+    record(
+        "user.change",
+        user=acting,
+        target=user.username,
+        org_id=user.org_id,
+        before=before,
+        after=_post_of(user),
+    )
+    return user
+
+
+def _check_role_and_org(role: str, org_id: str) -> None:
     if role not in Role.values:
         raise ValidationError(f"未知角色 unknown role '{role}'; 可选 choose from {Role.values}")
     if org_id not in org_tree().names:
         raise ValidationError(f"未知机构号 unknown org_id '{org_id}': import an org table first")
-    if User.objects.filter(username=username).exists():
-        raise ValidationError(f"用户名已存在 user '{username}' exists")
-    user = User(username=username, role=role, org_id=org_id)
-    validate_password(password, user)
-    user.set_password(password)
-    user.save()
-    record("user.create", user=acting, target=username, role=role, org_id=org_id)
-    return user
+
+
+def _post_of(user: User) -> dict:
+    return {"role": user.role, "org_id": user.org_id, "staff_id": user.staff_id}
 
 
 @transaction.atomic
@@ -42,7 +90,14 @@ def disable_user(user: User, *, acting: User | None = None) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     user.api_tokens.all().delete()
-    record("user.disable", user=acting, target=user.username)
+    record(
+        "user.disable",
+        user=acting,
+        target=user.username,
+        org_id=user.org_id,
+        before={"is_active": True},
+        after={"is_active": False},
+    )
     return user
 
 
@@ -59,7 +114,7 @@ def note_failed_login(username: str) -> None:
         user.locked_until = timezone.now() + dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
         user.failed_logins = 0
         fields.append("locked_until")
-        record("login.locked", user=user, until=user.locked_until.isoformat())
+        record("login.locked", user=user, until=user.locked_until)
     user.save(update_fields=fields)
     record("login.failed", user=user)
 

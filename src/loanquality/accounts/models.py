@@ -21,6 +21,8 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField("岗位角色", max_length=20, choices=Role.choices)
     org_id = models.CharField("所属机构号", max_length=64)
+    # the officer's id in the staff table: the loans they manage (manager_id / B角)
+    staff_id = models.CharField("员工号", max_length=64, blank=True)
     failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
 
@@ -34,6 +36,9 @@ class User(AbstractUser):
     def can_run_operations(self) -> bool:
         """Imports and closes are the credit department's (and the administrator's) work."""
         return self.role in (Role.CREDIT_DEPT, Role.ADMIN)
+
+    def can_read_audit(self) -> bool:
+        return self.role != Role.OFFICER
 
 
 class ApiToken(models.Model):

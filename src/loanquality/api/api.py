@@ -13,9 +13,12 @@ from ninja.security import HttpBearer
 from loanquality.accounts.actions import issue_token
 from loanquality.accounts.authentication import LoginRefused, check_password_login
 from loanquality.accounts.models import ApiToken
+from loanquality.audit.views import filtered as audit_entries
 from loanquality.engine.close import close_log, latest_close
 from loanquality.engine.metrics import GROUPINGS
 from loanquality.operations import actions
+from loanquality.overrides import actions as overrides
+from loanquality.overrides.models import Status as OverrideStatus
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import lake, scope_of
@@ -273,3 +276,138 @@ def create_import(
         "problem_total": run.problem_total,
     }
     return Status(400 if run.problems else 200, body)
+
+
+class OverrideIn(Schema):
+    loan_id: str
+    as_of: dt.date
+    category: int
+    reason: str
+
+
+class OverrideId(Schema):
+    id: int
+
+
+class Decision(Schema):
+    comment: str = ""
+
+
+class OverrideOut(Schema):
+    id: int
+    loan_id: str
+    as_of: dt.date
+    org_id: str
+    balance: float
+    rule_category: int
+    category_before: int
+    category: int
+    reason: str
+    status: str
+    needs_director: bool
+    maker: str
+    created_at: dt.datetime
+    checker: str | None
+    decided_at: dt.datetime | None
+    comment: str
+
+
+def _override_out(o) -> dict:
+    return {
+        "id": o.pk,
+        "loan_id": o.loan_id,
+        "as_of": o.as_of,
+        "org_id": o.org_id,
+        "balance": float(o.balance),
+        "rule_category": o.rule_category,
+        "category_before": o.category_before,
+        "category": o.category,
+        "reason": o.reason,
+        "status": o.status,
+        "needs_director": o.needs_director,
+        "maker": o.maker.username,
+        "created_at": o.created_at,
+        "checker": o.checker.username if o.checker else None,
+        "decided_at": o.decided_at,
+        "comment": o.comment,
+    }
+
+
+OVERRIDE_ERRORS = {400: Message, 403: Message, 404: Message}
+
+
+@api.post("/overrides", response={200: OverrideId, **OVERRIDE_ERRORS}, tags=["overrides"])
+def propose_override(request, proposal: OverrideIn):
+    """Propose a category (1–5) for a loan at the latest close; a checker decides it."""
+    override = overrides.propose(
+        request.user, proposal.loan_id, proposal.as_of, proposal.category, proposal.reason
+    )
+    return {"id": override.pk}
+
+
+@api.get("/overrides", response=list[OverrideOut], tags=["overrides"])
+def list_overrides(
+    request,
+    status: str = "",
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    """认定 of the user's orgs, newest first; ``status`` is pending, approved, rejected or
+    withdrawn."""
+    found = overrides.overrides_in_scope(scope_of(request.user)).select_related("maker", "checker")
+    if status:
+        if status not in OverrideStatus.values:
+            raise ValidationError(f"status 应为 {', '.join(OverrideStatus.values)}")
+        found = found.filter(status=status)
+    return [_override_out(o) for o in found[offset : offset + limit]]
+
+
+def _decision_endpoint(step, verb: str):
+    def decide(request, override_id: int, decision: Decision):
+        return _override_out(step(request.user, override_id, decision.comment))
+
+    decide.__name__ = f"{verb}_override"
+    decide.__doc__ = f"{verb.capitalize()} a pending 认定."
+    api.post(
+        f"/overrides/{{override_id}}/{verb}",
+        response={200: OverrideOut, **OVERRIDE_ERRORS},
+        tags=["overrides"],
+    )(decide)
+
+
+for _step, _verb in (
+    (overrides.approve, "approve"),
+    (overrides.reject, "reject"),
+    (overrides.withdraw, "withdraw"),
+):
+    _decision_endpoint(_step, _verb)
+
+
+class AuditOut(Schema):
+    seq: int
+    at: dt.datetime
+    username: str
+    action: str
+    target: str
+    org_id: str
+    detail: dict
+    hash: str
+
+
+@api.get("/audit", response={200: list[AuditOut], 403: Message}, tags=["audit"])
+def audit(
+    request,
+    object: str = "",
+    user: str = "",
+    action: str = "",
+    from_: dt.date | None = Query(None, alias="from"),
+    to: dt.date | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+):
+    """Audit rows of the user's orgs, newest first; ``object`` is a loan id or other object
+    key, ``from`` and ``to`` are dates (inclusive)."""
+    entries = audit_entries(
+        request.user, object=object, username=user, action=action, start=from_, end=to
+    )
+    return list(entries[offset : offset + limit])

@@ -1,14 +1,66 @@
 from __future__ import annotations
 
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loanquality.audit.chain import GENESIS, entry_hash, verify
 from loanquality.audit.models import AuditEntry
 
+# Any constant: PostgreSQL's advisory lock that makes appends take their turn.
+_CHAIN_LOCK = 7_304_211
 
-def record(action: str, *, user=None, username: str = "", target: str = "", **detail) -> None:
-    """Append one audit row. Call it inside the transaction of the change it records."""
-    AuditEntry.objects.create(
-        user=user if user is not None and user.pk else None,
+
+@transaction.atomic
+def record(
+    action: str,
+    *,
+    user=None,
+    username: str = "",
+    target: str = "",
+    org_id: str | None = None,
+    **detail,
+) -> AuditEntry:
+    """Append one audit row, chained to the one before. Call it inside the transaction of
+    the change it records. ``org_id`` is the org the row concerns (default: the acting
+    user's); only users whose subtree holds it see the row. Pass ``before`` and ``after``
+    for changes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+    # stored as it will read back, so the hash can be recomputed from the row
+    detail = json.loads(json.dumps(detail, cls=DjangoJSONEncoder))
+    last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
+    seq, prev_hash = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
+    acting = user if user is not None and user.pk else None
+    entry = AuditEntry(
+        seq=seq,
+        at=timezone.now(),
+        user=acting,
         username=username or (user.username if user is not None else ""),
         action=action,
         target=target,
+        org_id=org_id if org_id is not None else (acting.org_id if acting else ""),
+        detail=detail,
+        prev_hash=prev_hash,
+    )
+    entry.hash = entry_hash(
+        prev_hash,
+        seq=seq,
+        at=entry.at,
+        user_id=entry.user_id,
+        username=entry.username,
+        action=action,
+        target=target,
+        org_id=entry.org_id,
         detail=detail,
     )
+    entry.save()
+    return entry
+
+
+def verify_log():
+    """Check the whole chain (``loanquality audit verify``)."""
+    return verify(AuditEntry.objects.order_by("seq").iterator(chunk_size=2000))

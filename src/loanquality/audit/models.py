@@ -1,4 +1,9 @@
-"""The audit log: one row per thing someone did; rows are never changed or deleted."""
+"""The audit log: one row per thing someone did; rows are never changed or deleted.
+
+Each row carries the hash of the row before it (``prev_hash``) and its own ``hash`` over its
+content and that link, so editing or deleting a row breaks the chain where it happened
+(``loanquality audit verify`` finds it).
+"""
 
 from __future__ import annotations
 
@@ -19,20 +24,24 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    seq = models.PositiveBigIntegerField("序号", unique=True)  # 1, 2, 3 … without gaps
+    at = models.DateTimeField("时间", db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     username = models.CharField("用户", max_length=150)  # kept even for failed logins
     action = models.CharField("操作", max_length=40, db_index=True)
-    target = models.CharField("对象", max_length=200, blank=True)
+    target = models.CharField("对象", max_length=200, blank=True, db_index=True)
+    org_id = models.CharField("机构号", max_length=64, blank=True)  # whose subtree may see it
     detail = models.JSONField("详情", default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     objects = AuditQuerySet.as_manager()
 
     class Meta:
         verbose_name = "审计日志"
-        ordering = ["-at", "-id"]
+        ordering = ["-seq"]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -38,6 +38,7 @@ CLASSIFIED_COLUMNS = (
     "npl_cure_date",
     "override_id",
     "override_refused",
+    "upgrade_allowed",
 )
 
 
@@ -78,8 +79,9 @@ def classify(
     -------
     The loans with ``rule_category``, ``final_category`` (1–5), ``final_category_label``,
     ``reasons`` (codes joined by ``;``), ``deviation`` (the bank's own category is better
-    than the final one: hidden NPL), ``npl_cure_date``, ``override_id`` and
-    ``override_refused``.
+    than the final one: hidden NPL), ``npl_cure_date``, ``override_id``,
+    ``override_refused`` and ``upgrade_allowed`` (the UPG conditions hold, so a 认定 better
+    than the rule category would be accepted).
     """
     day = ibis.date(as_of)
     p = ruleset.parameters
@@ -98,7 +100,8 @@ def classify(
     rules = _verdicts(t, [*loan_rules, Fired("BOR", t._bor, ibis.literal(3))])
     t = t.mutate(rule_category=_worst(rules))
 
-    has_override = t._override_category.notnull() & _applies(t, ruleset, "MAN")
+    # a 认定 lapses once the loan is repaid
+    has_override = t._override_category.notnull() & (t.balance > 0) & _applies(t, ruleset, "MAN")
     upgrade = t._override_category < t.rule_category
     refused = has_override & upgrade & ~t._released
     man = Fired("MAN", has_override & ~refused, t._override_category.cast("int8"))
@@ -118,6 +121,7 @@ def classify(
         npl_cure_date=t._cure_date,
         override_id=t._override_id,
         override_refused=refused.fill_null(False),
+        upgrade_allowed=t._released,
     )
     return t.drop(*[c for c in t.columns if c.startswith("_")])
 

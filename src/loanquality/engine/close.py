@@ -35,6 +35,7 @@ from loanquality.engine.metrics import (
 )
 from loanquality.engine.metrics.base import Period
 from loanquality.engine.metrics.labels import with_labels
+from loanquality.engine.overrides import in_force
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.rules import RuleSet, load_ruleset
 from loanquality.engine.sources import lake_table, partition, up_to
@@ -115,6 +116,7 @@ def run_close(
 ) -> CloseResult:
     """Close ``as_of``: classify against the latest earlier close, compute every metric and
     the migration matrix, and publish them together. Re-running a date replaces its results.
+    ``overrides`` defaults to the approved 认定 in force at ``as_of``.
     """
     step = progress or (lambda _: None)
     started = time.perf_counter()
@@ -122,6 +124,8 @@ def run_close(
     if not lake.has("loans", as_of):
         raise _no_import(as_of)
     ruleset = ruleset or load_ruleset()
+    if overrides is None:
+        overrides = in_force(data_dir, as_of)
     con = con or connect(engine)
     closes = [d for d in lake.as_ofs("classified") if d != as_of]
     previous_as_of = max((d for d in closes if d < as_of), default=None)
@@ -189,6 +193,7 @@ def run_close(
             "ruleset_sha256": ruleset.sha256,
             "engine": con.name,
             "rows": rows,
+            "overrides": overrides.num_rows if overrides is not None else 0,
             "seconds": seconds,
             "user": user or getpass.getuser(),
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -41,6 +41,7 @@ OUTPUT_LABELS = {
     "npl_cure_date": "不良欠款结清日",
     "override_id": "认定编号",
     "override_refused": "认定被拒",
+    "upgrade_allowed": "满足上调条件",
 }
 OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
 

@@ -109,15 +109,48 @@ def start_close(user, as_of: dt.date) -> CloseRun:
     return run
 
 
-def _close_in_thread(run_id: int) -> None:
+def start_reclose(user, as_of: dt.date, cause: str) -> CloseRun:
+    """Close ``as_of`` again, and every closed date after it (each builds on the one
+    before), so that a change such as an approved 认定 shows at once. It waits for a
+    close already running to finish. Run on behalf of ``user`` whatever their role."""
+    dates = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= as_of]
+    with transaction.atomic():
+        run = CloseRun.objects.create(
+            as_of=as_of, user=user, steps_total=(CLOSE_STEPS + 1) * len(dates), cause=cause
+        )
+        record(
+            "close.start",
+            user=user,
+            target=str(as_of),
+            run=run.pk,
+            cause=cause,
+            dates=[str(d) for d in dates],
+        )
+    if settings.CLOSE_IN_BACKGROUND:
+        threading.Thread(target=_close_in_thread, args=(run.pk, dates), daemon=True).start()
+    else:
+        _close(run, dates)
+    return run
+
+
+def _close_in_thread(run_id: int, dates: list[dt.date] | None = None) -> None:
     close_old_connections()
     try:
-        _close(CloseRun.objects.get(pk=run_id))
+        run = CloseRun.objects.get(pk=run_id)
+        _wait_for_earlier_closes(run)
+        _close(run, dates)
     finally:
         connection.close()
 
 
-def _close(run: CloseRun) -> None:
+def _wait_for_earlier_closes(run: CloseRun) -> None:
+    while CloseRun.objects.filter(
+        status=Status.RUNNING, pk__lt=run.pk, started_at__gt=timezone.now() - STALE_AFTER
+    ).exists():
+        time.sleep(1)
+
+
+def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     def advance(description: str) -> None:
         run.step = description
         run.steps_done += 1
@@ -125,13 +158,16 @@ def _close(run: CloseRun) -> None:
 
     started = time.perf_counter()
     try:
-        result = run_close(settings.DATA_DIR, run.as_of, progress=advance, user=run.user.username)
+        for as_of in dates or [run.as_of]:
+            run.step = f"{as_of} 结账"
+            result = run_close(settings.DATA_DIR, as_of, progress=advance, user=run.user.username)
+            advance(f"{as_of} 已完成")
+            record("close", user=run.user, target=str(as_of), rows=result.rows, run=run.pk)
     except Exception as error:  # the run must end visibly whatever went wrong
         run.status, run.error = Status.FAILED, str(error)
     else:
         run.status, run.step = Status.DONE, "完成"
         run.steps_done = run.steps_total
-        record("close", user=run.user, target=str(run.as_of), rows=result.rows)
     run.finished_at = timezone.now()
     run.seconds = round(time.perf_counter() - started, 1)
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])

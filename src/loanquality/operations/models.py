@@ -38,6 +38,7 @@ class CloseRun(models.Model):
     steps_done = models.PositiveSmallIntegerField(default=0)
     steps_total = models.PositiveSmallIntegerField(default=1)
     error = models.TextField("错误", blank=True)
+    cause = models.CharField("原因", max_length=200, blank=True)  # e.g. a 认定 taking effect
     seconds = models.FloatField("耗时(秒)", null=True, blank=True)
 
     class Meta:

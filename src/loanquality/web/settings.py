@@ -6,6 +6,9 @@ DATABASE_URL          e.g. postgres://user@127.0.0.1:5432/loanquality; default S
 SECRET_KEY            default: generated once and kept in <data dir>/secret_key
 LOANQUALITY_DEBUG     1 for development
 ALLOWED_HOSTS         comma separated; default 127.0.0.1,localhost
+LOANQUALITY_OVERRIDE_DIRECTOR_ABOVE
+                      a 认定 of a loan with a balance above this (元) needs a director;
+                      default 5000000
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
     "loanquality.audit",
     "loanquality.portfolio",
     "loanquality.operations",
+    "loanquality.overrides",
     "loanquality.web",
 ]
 MIDDLEWARE = [
@@ -123,5 +127,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+OVERRIDE_DIRECTOR_ABOVE = os.environ.get("LOANQUALITY_OVERRIDE_DIRECTOR_ABOVE", "5000000")
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
 CLOSE_IN_BACKGROUND = True  # a close runs in a thread of the server; its page polls the progress

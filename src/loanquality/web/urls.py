@@ -2,7 +2,9 @@ from django.urls import path
 
 from loanquality.accounts import views as accounts
 from loanquality.api.api import api
+from loanquality.audit import views as audit
 from loanquality.operations import views as operations
+from loanquality.overrides import views as overrides
 from loanquality.portfolio import views as portfolio
 
 urlpatterns = [
@@ -18,5 +20,16 @@ urlpatterns = [
     path("operations/import/", operations.import_page, name="import"),
     path("operations/close/", operations.close_page, name="close"),
     path("operations/close/<int:run_id>/", operations.close_status, name="close-status"),
+    path("overrides/", overrides.queue_page, name="overrides"),
+    path("overrides/batch/", overrides.batch_page, name="override-batch"),
+    path("overrides/<int:pk>/", overrides.override_page, name="override"),
+    path(
+        "overrides/<int:pk>/evidence/<int:evidence_id>/",
+        overrides.evidence_file,
+        name="override-evidence",
+    ),
+    path("loans/<str:loan_id>/override/", overrides.propose_page, name="override-propose"),
+    path("audit/", audit.audit_page, name="audit"),
+    path("audit/export.xlsx", audit.audit_export, name="audit-export"),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,52 @@
+"""Approved 认定 as closes read them.
+
+The web application keeps the workflow (proposal, approval, audit) in its database and,
+on every approval, rewrites ``overrides.parquet`` in the data directory with every
+approved 认定. A close of date D applies, per loan, the latest approval for a date up to
+D; the engine itself lets a 认定 lapse once the loan is repaid (see ``classify``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+OVERRIDES_FILE = "overrides.parquet"
+SCHEMA = pa.schema(
+    [
+        ("override_id", pa.string()),
+        ("loan_id", pa.string()),
+        ("as_of", pa.date32()),
+        ("category", pa.int8()),
+        ("approved_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def write_approved(data_dir: Path, rows: list[dict]) -> None:
+    """Replace the file with ``rows`` (every approved 认定), atomically."""
+    path = Path(data_dir) / OVERRIDES_FILE
+    aside = path.with_suffix(".parquet.writing")
+    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), aside)
+    os.replace(aside, path)
+
+
+def in_force(data_dir: Path, as_of: dt.date) -> pa.Table | None:
+    """loan_id, category, override_id: per loan, the 认定 approved last for a date up to
+    ``as_of``; None when there are none."""
+    path = Path(data_dir) / OVERRIDES_FILE
+    if not path.exists():
+        return None
+    table = duckdb.sql(
+        """SELECT loan_id, category, override_id FROM read_parquet($path)
+           WHERE as_of <= $as_of
+           QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY approved_at DESC) = 1
+           ORDER BY loan_id""",
+        params={"path": str(path), "as_of": as_of},
+    ).arrow()
+    return table if table.num_rows else None

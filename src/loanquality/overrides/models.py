@@ -1,0 +1,84 @@
+"""认定: a proposed risk category for one loan at one close, and its maker–checker decision."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from loanquality.engine.schema import CATEGORY_LABELS
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "待审批"
+    APPROVED = "approved", "已通过"
+    REJECTED = "rejected", "已退回"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+CATEGORY_CHOICES = list(CATEGORY_LABELS.items())
+
+
+class Override(models.Model):
+    loan_id = models.CharField("借据号", max_length=64, db_index=True)
+    as_of = models.DateField("报告日")
+    # the loan as the close showed it when the proposal was made
+    org_id = models.CharField("机构号", max_length=64)
+    customer_name = models.CharField("客户名称", max_length=200, blank=True)
+    balance = models.DecimalField("贷款余额", max_digits=18, decimal_places=2)
+    rule_category = models.PositiveSmallIntegerField("规则分类", choices=CATEGORY_CHOICES)
+    rule_reasons = models.CharField("规则依据", max_length=200, blank=True)
+    category_before = models.PositiveSmallIntegerField("认定前分类", choices=CATEGORY_CHOICES)
+
+    category = models.PositiveSmallIntegerField("认定分类", choices=CATEGORY_CHOICES)
+    reason = models.TextField("认定理由")
+    needs_director = models.BooleanField("须机构负责人审批", default=False)
+    status = models.CharField(
+        "状态", max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="发起人"
+    )
+    created_at = models.DateTimeField("发起时间", auto_now_add=True)
+    checker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name="审批人",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    comment = models.TextField("审批意见", blank=True)
+    batch = models.CharField("批量导入文件", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "人工认定"
+        verbose_name_plural = "人工认定"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"认定#{self.pk} {self.loan_id}"
+
+    @property
+    def key(self) -> str:
+        """How the audit log names it."""
+        return f"override:{self.pk}"
+
+    @property
+    def is_upgrade(self) -> bool:
+        return self.category < self.category_before
+
+
+class Evidence(models.Model):
+    """A file attached to a proposal, kept under ``<data dir>/evidence/<override id>/``."""
+
+    override = models.ForeignKey(Override, on_delete=models.PROTECT, related_name="evidence")
+    name = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField("大小")
+
+    class Meta:
+        verbose_name = "认定证明材料"
+
+    def path(self):
+        return settings.DATA_DIR / "evidence" / str(self.override_id) / f"{self.sha256}-{self.name}"
