@@ -278,6 +278,9 @@ def create_import(
     return Status(400 if run.problems else 200, body)
 
 
+MAX_OFFSET = 1_000_000_000  # beyond any table here, and within a database integer
+
+
 class OverrideIn(Schema):
     loan_id: str
     as_of: dt.date
@@ -350,7 +353,7 @@ def list_overrides(
     request,
     status: str = "",
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """认定 of the user's orgs, newest first; ``status`` is pending, approved, rejected or
     withdrawn."""
@@ -403,7 +406,7 @@ def audit(
     from_: dt.date | None = Query(None, alias="from"),
     to: dt.date | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """Audit rows of the user's orgs, newest first; ``object`` is a loan id or other object
     key, ``from`` and ``to`` are dates (inclusive)."""

@@ -63,6 +63,8 @@ def filtered(user, *, object: str = "", username: str = "", action: str = "", st
 
 
 def _day_start(day: dt.date) -> dt.datetime:
+    if not 1900 <= day.year <= 9000:
+        raise ValidationError(f"日期超出范围：{day}")
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 

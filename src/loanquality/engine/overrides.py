@@ -48,5 +48,5 @@ def in_force(data_dir: Path, as_of: dt.date) -> pa.Table | None:
            QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY approved_at DESC) = 1
            ORDER BY loan_id""",
         params={"path": str(path), "as_of": as_of},
-    ).arrow()
+    ).fetch_arrow_table()
     return table if table.num_rows else None
