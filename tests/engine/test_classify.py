@@ -323,3 +323,28 @@ def test_a_rule_set_with_an_unknown_rule_is_rejected(tmp_path):
     )
     with pytest.raises(InputRejected, match="未知规则代码"):
         load_ruleset(path)
+
+
+def test_an_override_lapses_once_the_loan_is_repaid():
+    """Balance 0: the 认定 no longer applies, the loan is classified by the rules alone."""
+    r = one(
+        {"balance": 0}, AS_OF, overrides=[{"loan_id": "L1", "category": 4, "override_id": "R1"}]
+    )
+    assert (r["final_category"], r["reasons"], r["override_id"]) == (1, "", "R1")
+
+
+def test_upgrade_allowed_says_whether_the_upg_conditions_hold():
+    """Cured 2023-10-31, as of 2024-01-31: three months of the six (UPG still fires);
+    as of 2024-05-31: seven months, no schedule to count installments, so released."""
+    previous = [
+        {
+            "loan_id": "L1",
+            "final_category": 3,
+            "overdue_days": 0,
+            "npl_cure_date": dt.date(2023, 10, 31),
+        }
+    ]
+    early = one({}, dt.date(2024, 1, 31), previous=previous)
+    late = one({}, dt.date(2024, 5, 31), previous=previous)
+    assert (early["reasons"], early["upgrade_allowed"]) == ("UPG", False)
+    assert (late["final_category"], late["upgrade_allowed"]) == (1, True)

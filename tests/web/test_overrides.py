@@ -342,3 +342,62 @@ def test_the_api_refuses_an_upgrade_with_400(client, data_dir, head_office):
     )
     assert answer.status_code == 400
     assert answer.json()["detail"].startswith("不能认定为正常")
+
+
+@pytest.fixture(scope="module")
+def three_month_bank(tmp_path_factory):
+    """Three months imported, the first two closed: the third is the 'later close'."""
+    from loanquality.engine.close import run_close
+    from loanquality.engine.ingest import import_as_of
+    from loanquality.synth.generator import generate_bank
+
+    root = tmp_path_factory.mktemp("three-months")
+    bank = generate_bank(root / "files", loans=800, months=3, seed=11)
+    for as_of in bank.as_ofs:
+        import_as_of(root / "data", as_of, bank.files(as_of), user="tests")
+    for as_of in bank.as_ofs[:2]:
+        run_close(root / "data", as_of, user="tests")
+    return root / "data", bank.as_ofs
+
+
+def test_later_closes_keep_the_approval_until_a_newer_one_replaces_it(
+    three_month_bank, settings, tmp_path, make_user, places
+):
+    import shutil
+
+    from loanquality.operations.actions import start_close
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(three_month_bank[0], data_dir)
+    settings.DATA_DIR = data_dir
+    second, third = three_month_bank[1][1:]
+    lake = Lake(data_dir)
+    still_there = {r["loan_id"] for r in lake.read("loans", third).to_pylist() if r["balance"] > 0}
+    loan = next(
+        r
+        for r in lake.read("classified", second).to_pylist()
+        if r["final_category"] == 1 and r["balance"] > 0 and r["loan_id"] in still_there
+    )
+    from loanquality.portfolio.scope import org_tree
+
+    root = next(o for o in org_tree().parents if org_tree().is_root(o))
+    maker = make_user("maker", "risk", root)
+    checker = make_user("checker", "credit_dept", root)
+    override = actions.propose(maker, loan["loan_id"], second, 3, "停产")
+    # the third month is closed before the approval: approving closes both again
+    start_close(checker, third)
+    actions.approve(checker, override.pk, "同意")
+    for as_of in (second, third):
+        row = classified_row_at(data_dir, loan["loan_id"], as_of)
+        assert (row["final_category"], row["override_id"]) == (3, str(override.pk)), as_of
+        assert row["reasons"].endswith("MAN")
+
+    newer = actions.propose(maker, loan["loan_id"], third, 4, "借款人失联")
+    actions.approve(checker, newer.pk, "同意")
+    assert classified_row_at(data_dir, loan["loan_id"], third)["final_category"] == 4
+    assert classified_row_at(data_dir, loan["loan_id"], second)["final_category"] == 3
+
+
+def classified_row_at(data_dir, loan_id: str, as_of) -> dict:
+    table = Lake(data_dir).read("classified", as_of)
+    return table.filter(pc.equal(table.column("loan_id"), loan_id)).to_pylist()[0]
