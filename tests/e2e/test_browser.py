@@ -16,6 +16,7 @@ import pytest
 
 from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
+from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +52,12 @@ def server(tmp_path_factory):
         k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
     }
     env["SECRET_KEY"] = "e2e-only"
-    for name, role, org in (("risk", "credit_dept", "L0000"), ("officer", "officer", "L0101")):
+    users = (
+        ("risk", "credit_dept", "L0000"),
+        ("officer", "officer", "L0101"),
+        ("analyst", "risk", "L0000"),
+    )
+    for name, role, org in users:
         loanquality(
             "user",
             "add",
@@ -183,3 +189,45 @@ def test_an_officer_sees_no_operations_and_only_their_outlet(server, browser):
     assert "数据导入" not in page.inner_text("nav")
     answer = page.goto(base + "/analysis/?org=L0200")
     assert answer.status == 404
+
+
+def test_a_proposal_made_in_one_session_is_approved_in_another(server, browser):
+    base, root = server
+    lake = Lake(root / "data")
+    loan_id = next(
+        r["loan_id"]
+        for r in lake.read("classified", lake.as_ofs("classified")[-1]).to_pylist()
+        if r["final_category"] == 1 and r["balance"] > 0 and not r["written_off"]
+    )
+    evidence = root / "停产情况说明.txt"
+    evidence.write_text("该户已于上月停产。", encoding="utf-8")
+
+    maker = log_in(browser, base, "analyst")
+    maker.goto(f"{base}/loans/{loan_id}/")
+    maker.click("text=发起认定")
+    maker.select_option("#category", "3")
+    maker.fill("#reason", "借款人主营停产，第一还款来源不足")
+    maker.set_input_files("#evidence", str(evidence))
+    maker.click("button:has-text('提交审批')")
+    assert maker.inner_text("#override-status") == "待审批"
+    assert "停产情况说明.txt" in maker.inner_text("#override-facts")
+    maker.screenshot(path=ARTIFACTS / "override-proposed.png", full_page=True)
+
+    checker = log_in(browser, base, "risk")
+    checker.click("nav >> text=认定")
+    assert loan_id in checker.inner_text("#override-queue")  # 待我审批
+    checker.click("#override-queue tbody tr:first-child td:first-child a")
+    checker.fill("#comment", "同意下调")
+    checker.click("button:has-text('审批通过')")
+    assert checker.inner_text("#override-status") == "已通过"
+    checker.screenshot(path=ARTIFACTS / "override-approved.png", full_page=True)
+
+    # the server closes the date again in the background; the loan page then shows 次级 (MAN)
+    for _ in range(120):
+        maker.goto(f"{base}/loans/{loan_id}/")
+        if "MAN" in maker.inner_text("#history tbody tr:first-child"):
+            break
+        time.sleep(0.5)
+    assert "次级" in maker.inner_text("h1")
+    assert "已通过" in maker.inner_text("#override-history")
+    maker.screenshot(path=ARTIFACTS / "override-effect.png", full_page=True)
