@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -57,6 +58,17 @@ def demo_users(data_dir: Path) -> list[tuple[str, str, str]]:
     for role, org in places.items():
         username = f"demo_{role.value}"
         if not User.objects.filter(username=username).exists():
-            create_user(username, password=DEMO_PASSWORD, role=role.value, org_id=org)
+            staff_id = _an_officer_of(data_dir, org) if role == Role.OFFICER else ""
+            create_user(
+                username, password=DEMO_PASSWORD, role=role.value, org_id=org, staff_id=staff_id
+            )
         users.append((username, role.label, tree.name(org)))
     return users
+
+
+def _an_officer_of(data_dir: Path, org_id: str) -> str:
+    """The staff id of the loan officer who manages the most loans of ``org_id``."""
+    lake = Lake(data_dir)
+    loans = lake.read("loans", lake.as_ofs("loans")[-1]).select(["org_id", "manager_id"])
+    counts = Counter(r["manager_id"] for r in loans.to_pylist() if r["org_id"] == org_id)
+    return counts.most_common(1)[0][0] if counts else ""

@@ -158,7 +158,8 @@ def test_an_upgrade_above_the_rule_category_is_refused_saying_why(data_dir, head
         actions.propose(head_office, loan["loan_id"], latest(data_dir), 2, "已恢复还款")
     message = refused.value.messages[0]
     assert message.startswith("不能认定为关注：规则分类为")
-    assert "UPG" in message and "正常还款满 2 期且不少于 6 个月" in message
+    assert "UPG" in message
+    assert "正常还款满 2 期且不少于 6 个月" in message
     # a downgrade of the same loan is always allowed
     worse = min(5, loan["final_category"] + 1)
     if worse != loan["final_category"]:
@@ -204,7 +205,8 @@ def test_an_approval_shows_at_once_on_the_loan_and_in_the_indicators(
         (before["npl_balance"] + loan["balance"]) / before["balance"]
     )
     page = logged_in(director).get(f"/loans/{loan['loan_id']}/")
-    assert "主营停产" in page.content.decode() and "已通过" in page.content.decode()
+    assert "主营停产" in page.content.decode()
+    assert "已通过" in page.content.decode()
 
 
 def test_a_rejection_changes_nothing(own_data_dir, risk, director, coop_orgs):
@@ -229,7 +231,8 @@ def test_every_step_is_audited_with_before_and_after(data_dir, risk, director, c
     assert rows[0].detail["before"] == {"category": 1}
     assert rows[0].detail["after"] == {"category": 3, "status": "pending"}
     assert rows[1].detail["after"] == {"category": 1, "status": "rejected"}
-    assert rows[1].username == "director" and rows[1].org_id == loan["org_id"]
+    assert rows[1].username == "director"
+    assert rows[1].org_id == loan["org_id"]
 
 
 # --- the batch sheet -----------------------------------------------------------------
@@ -313,7 +316,8 @@ def test_the_api_proposes_approves_and_lists(client, own_data_dir, risk, directo
         content_type="application/json",
         **bearer(director),
     )
-    assert approved.json()["status"] == "approved" and approved.json()["checker"] == "director"
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["checker"] == "director"
     assert classified_row(own_data_dir, loan["loan_id"])["final_category"] == 4
     audit = client.get("/api/v1/audit", {"object": loan["loan_id"]}, **bearer(director)).json()
     assert [a["action"] for a in audit] == ["override.approve", "override.propose"]
