@@ -129,6 +129,15 @@ def test_the_export_is_an_excel_file_of_the_filtered_rows(head_office, five_entr
     ]
 
 
+def test_a_typed_formula_stays_text_in_the_export(head_office):
+    from loanquality.accounts.actions import note_failed_login
+
+    note_failed_login('=HYPERLINK("http://x")')
+    answer = logged_in(head_office).get("/audit/export.xlsx", {"action": "login.failed"})
+    cell = openpyxl.load_workbook(io.BytesIO(answer.content))["审计日志"]["C2"]
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x")', "s")
+
+
 def test_a_bad_date_filter_is_a_clear_400(head_office):
     answer = logged_in(head_office).get("/audit/", {"from": "2024-13-01"})
     assert answer.status_code == 400

@@ -4,6 +4,7 @@ effect on the loan and the indicators, later closes, the batch sheet, and the AP
 from __future__ import annotations
 
 import io
+import shutil
 
 import openpyxl
 import pyarrow.compute as pc
@@ -16,8 +17,10 @@ from conftest import loan_in, logged_in
 from loanquality.accounts.actions import issue_token
 from loanquality.audit.models import AuditEntry
 from loanquality.engine.lake import Lake
+from loanquality.operations.actions import start_close
 from loanquality.overrides import actions
 from loanquality.overrides.models import Status
+from loanquality.portfolio.scope import org_tree
 
 
 def latest(data_dir):
@@ -52,8 +55,6 @@ def a_loan(data_dir, orgs, **wanted) -> dict:
 
 @pytest.fixture
 def coop_orgs(places):
-    from loanquality.portfolio.scope import org_tree
-
     return org_tree().subtree(places.coop)
 
 
@@ -219,6 +220,27 @@ def test_a_rejection_changes_nothing(own_data_dir, risk, director, coop_orgs):
     assert not (own_data_dir / "overrides.parquet").exists()
 
 
+def test_evidence_is_kept_and_served_only_within_scope(
+    data_dir, risk, make_user, coop_orgs, places
+):
+    loan = a_loan(data_dir, coop_orgs, final_category=1)
+    name = "借款人停产情况说明及相关证明材料" * 8 + ".pdf"  # longer than a file name may be
+    override = actions.propose(
+        risk,
+        loan["loan_id"],
+        latest(data_dir),
+        3,
+        "停产",
+        [SimpleUploadedFile(name, "证明".encode())],
+    )
+    evidence = override.evidence.get()
+    url = f"/overrides/{override.pk}/evidence/{evidence.pk}/"
+    answer = logged_in(risk).get(url)
+    assert b"".join(answer.streaming_content) == "证明".encode()
+    outsider = make_user("outsider", "director", places.other_coop)
+    assert logged_in(outsider).get(url).status_code == 404
+
+
 # --- the audit rows ------------------------------------------------------------------
 
 
@@ -367,10 +389,6 @@ def three_month_bank(tmp_path_factory):
 def test_later_closes_keep_the_approval_until_a_newer_one_replaces_it(
     three_month_bank, settings, tmp_path, make_user, places
 ):
-    import shutil
-
-    from loanquality.operations.actions import start_close
-
     data_dir = tmp_path / "data"
     shutil.copytree(three_month_bank[0], data_dir)
     settings.DATA_DIR = data_dir
@@ -382,8 +400,6 @@ def test_later_closes_keep_the_approval_until_a_newer_one_replaces_it(
         for r in lake.read("classified", second).to_pylist()
         if r["final_category"] == 1 and r["balance"] > 0 and r["loan_id"] in still_there
     )
-    from loanquality.portfolio.scope import org_tree
-
     root = next(o for o in org_tree().parents if org_tree().is_root(o))
     maker = make_user("maker", "risk", root)
     checker = make_user("checker", "credit_dept", root)

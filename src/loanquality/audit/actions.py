@@ -31,7 +31,7 @@ def record(
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
     # stored as it will read back, so the hash can be recomputed from the row
-    detail = json.loads(json.dumps(detail, cls=DjangoJSONEncoder))
+    detail = _without_floats(json.loads(json.dumps(detail, cls=DjangoJSONEncoder)))
     last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
     seq, prev_hash = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
     acting = user if user is not None and user.pk else None
@@ -59,6 +59,17 @@ def record(
     )
     entry.save()
     return entry
+
+
+def _without_floats(value):
+    """Floats as text: PostgreSQL's jsonb may write 1e16 back as 10000000000000000."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _without_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_floats(v) for v in value]
+    return value
 
 
 def verify_log():

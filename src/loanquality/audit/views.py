@@ -127,7 +127,10 @@ HEADERS = ("序号", "时间", "用户", "操作", "对象", "机构号", "详�
 
 def workbook(entries) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    # text stays text: a username typed at the login page must not become a formula
+    book = xlsxwriter.Workbook(
+        out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     sheet = book.add_worksheet("审计日志")
     bold = book.add_format({"bold": True})
     sheet.write_row(0, 0, HEADERS, bold)

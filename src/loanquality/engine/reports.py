@@ -119,7 +119,10 @@ def render(document: dict, file_format: str, kind: str) -> bytes:
 
 def _xlsx(document: dict, kind: str) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # names from a bank's files stay text, never formulas
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     percent = book.add_format({"num_format": "0.00%"})
     money = book.add_format({"num_format": "#,##0.00"})

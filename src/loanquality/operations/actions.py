@@ -156,18 +156,20 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
         run.steps_done += 1
         run.save(update_fields=["step", "steps_done"])
 
-    started = time.perf_counter()
+    started, closed = time.perf_counter(), []
     try:
         for as_of in dates or [run.as_of]:
-            run.step = f"{as_of} 结账"
-            result = run_close(settings.DATA_DIR, as_of, progress=advance, user=run.user.username)
+            closed.append(
+                run_close(settings.DATA_DIR, as_of, progress=advance, user=run.user.username)
+            )
             advance(f"{as_of} 已完成")
-            record("close", user=run.user, target=str(as_of), rows=result.rows, run=run.pk)
     except Exception as error:  # the run must end visibly whatever went wrong
         run.status, run.error = Status.FAILED, str(error)
     else:
         run.status, run.step = Status.DONE, "完成"
         run.steps_done = run.steps_total
+    for result in closed:  # what was published is recorded, even when a later date failed
+        record("close", user=run.user, target=str(result.as_of), rows=result.rows, run=run.pk)
     run.finished_at = timezone.now()
     run.seconds = round(time.perf_counter() - started, 1)
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -53,6 +53,11 @@ def get_override(user, pk: int) -> Override:
     return found
 
 
+def clean_text(text: str | None) -> str:
+    """Free text as stored: trimmed, without NUL (PostgreSQL refuses it)."""
+    return (text or "").replace("\x00", "").strip()
+
+
 def check_proposal(user, loan_id: str, as_of: dt.date, category: int, reason: str) -> dict:
     """Every check of a proposal, without writing anything; returns the loan as closed.
     Raises Http404 (not in the user's subtree), PermissionDenied or ValidationError."""
@@ -66,7 +71,7 @@ def check_proposal(user, loan_id: str, as_of: dt.date, category: int, reason: st
     check_may_propose(user, loan)
     if category not in CATEGORY_LABELS:
         raise ValidationError("认定分类应为 1–5（正常、关注、次级、可疑、损失）")
-    if not reason.strip():
+    if not clean_text(reason):
         raise ValidationError("请填写认定理由")
     if loan.get("written_off") or not loan["balance"] > 0:
         raise ValidationError("已核销或已结清的贷款不需要认定")
@@ -74,7 +79,7 @@ def check_proposal(user, loan_id: str, as_of: dt.date, category: int, reason: st
         raise ValidationError(f"该贷款当前已是{label(category)}，无需认定")
     if category < loan["rule_category"] and not loan.get("upgrade_allowed"):
         raise ValidationError(_upgrade_refusal(loan, category))
-    if Override.objects.filter(loan_id=loan_id, as_of=as_of, status=Status.PENDING).exists():
+    if Override.objects.filter(loan_id=loan_id, status=Status.PENDING).exists():
         raise ValidationError("该贷款已有待审批的认定，请先审批或撤回")
     return loan
 
@@ -89,7 +94,6 @@ def _upgrade_refusal(loan: dict, category: int) -> str:
     )
 
 
-@transaction.atomic
 def propose(
     user,
     loan_id: str,
@@ -97,31 +101,42 @@ def propose(
     category: int,
     reason: str,
     evidence: list | None = None,
-    *,
-    batch: str = "",
 ) -> Override:
     loan = check_proposal(user, loan_id, as_of, category, reason)
+    for upload in evidence or []:
+        if upload.size > settings.EVIDENCE_MAX_BYTES:
+            raise ValidationError(f"证明材料 {upload.name} 超过 10 MB")
+    return _create(user, loan, as_of, category, reason, evidence or [])
+
+
+@transaction.atomic
+def _create(user, loan: dict, as_of, category: int, reason: str, evidence, batch="") -> Override:
+    """Write a checked proposal, its evidence and its audit row."""
     balance = Decimal(str(loan["balance"])).quantize(Decimal("0.01"))
-    override = Override.objects.create(
-        loan_id=loan_id,
-        as_of=as_of,
-        org_id=loan["org_id"],
-        customer_name=loan.get("customer_name") or "",
-        balance=balance,
-        rule_category=loan["rule_category"],
-        rule_reasons=loan["reasons"] or "",
-        category_before=loan["final_category"],
-        category=category,
-        reason=reason.strip(),
-        needs_director=balance > director_threshold(),
-        maker=user,
-        batch=batch,
-    )
-    files = [_keep_evidence(override, upload) for upload in evidence or []]
+    try:
+        with transaction.atomic():
+            override = Override.objects.create(
+                loan_id=loan["loan_id"],
+                as_of=as_of,
+                org_id=loan["org_id"],
+                customer_name=loan.get("customer_name") or "",
+                balance=balance,
+                rule_category=loan["rule_category"],
+                rule_reasons=loan["reasons"] or "",
+                category_before=loan["final_category"],
+                category=category,
+                reason=clean_text(reason),
+                needs_director=balance > director_threshold(),
+                maker=user,
+                batch=batch,
+            )
+    except IntegrityError:  # another proposal for the loan arrived meanwhile
+        raise ValidationError("该贷款已有待审批的认定，请先审批或撤回") from None
+    files = [_keep_evidence(override, upload) for upload in evidence]
     record(
         "override.propose",
         user=user,
-        target=loan_id,
+        target=override.loan_id,
         org_id=override.org_id,
         override=override.pk,
         as_of=as_of,
@@ -134,8 +149,6 @@ def propose(
 
 
 def _keep_evidence(override: Override, upload) -> str:
-    if upload.size > settings.EVIDENCE_MAX_BYTES:
-        raise ValidationError(f"证明材料 {upload.name} 超过 10 MB")
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -155,6 +168,9 @@ def _keep_evidence(override: Override, upload) -> str:
 
 
 def approve(user, pk: int, comment: str = "") -> Override:
+    """Approve, then publish the approved 认定 and close the date (and any later closed
+    date) again. A 认定 for an earlier date than the latest close applies from that date
+    on, unless the loan has one for a later date."""
     override = _decide(user, pk, Status.APPROVED, comment)
     publish_approved()
     start_reclose(user, override.as_of, cause=f"认定#{override.pk} 生效")
@@ -162,7 +178,7 @@ def approve(user, pk: int, comment: str = "") -> Override:
 
 
 def reject(user, pk: int, comment: str = "") -> Override:
-    if not comment.strip():
+    if not clean_text(comment):
         raise ValidationError("退回时请填写审批意见")
     return _decide(user, pk, Status.REJECTED, comment)
 
@@ -173,7 +189,7 @@ def withdraw(user, pk: int, comment: str = "") -> Override:
     if override.maker_id != user.pk:
         raise PermissionDenied("只有发起人可以撤回认定")
     override.status, override.decided_at = Status.WITHDRAWN, timezone.now()
-    override.comment = comment.strip()
+    override.comment = clean_text(comment)
     override.save(update_fields=["status", "decided_at", "comment"])
     _record_decision(user, override, "override.withdraw")
     return override
@@ -182,9 +198,10 @@ def withdraw(user, pk: int, comment: str = "") -> Override:
 @transaction.atomic
 def _decide(user, pk: int, status: str, comment: str) -> Override:
     override = _pending(user, pk)
+    access_loan(scope_of(user), override.loan_id)  # where the loan is now, should it have moved
     check_may_decide(user, override)
     override.status, override.checker = status, user
-    override.decided_at, override.comment = timezone.now(), comment.strip()
+    override.decided_at, override.comment = timezone.now(), clean_text(comment)
     override.save(update_fields=["status", "checker", "decided_at", "comment"])
     action = "override.approve" if status == Status.APPROVED else "override.reject"
     _record_decision(user, override, action)
@@ -193,7 +210,7 @@ def _decide(user, pk: int, status: str, comment: str) -> Override:
 
 def _pending(user, pk: int) -> Override:
     override = get_override(user, pk)
-    override = Override.objects.select_for_update().get(pk=override.pk)
+    override = Override.objects.select_for_update().get(pk=override.pk)  # locked till commit
     if override.status != Status.PENDING:
         raise ValidationError(f"该认定{override.get_status_display()}，不能再处理")
     return override
@@ -218,11 +235,11 @@ def _record_decision(user, override: Override, action: str) -> None:
 
 
 def publish_approved() -> None:
-    """Rewrite the approved 认定 the engine reads (every one: closes pick what is in force)."""
-    approved = Override.objects.filter(status=Status.APPROVED).order_by("pk")
-    engine_overrides.write_approved(
-        settings.DATA_DIR,
-        [
+    """Rewrite the approved 认定 the engine reads (every one: closes pick what is in force).
+    Writers take turns, so a slower one never puts back a list missing a newer approval."""
+    with engine_overrides.writing(settings.DATA_DIR):
+        approved = Override.objects.filter(status=Status.APPROVED).order_by("pk")
+        rows = [
             {
                 "override_id": str(o.pk),
                 "loan_id": o.loan_id,
@@ -231,8 +248,8 @@ def publish_approved() -> None:
                 "approved_at": o.decided_at,
             }
             for o in approved
-        ],
-    )
+        ]
+        engine_overrides.write_approved(settings.DATA_DIR, rows)
 
 
 @dataclass
@@ -250,14 +267,11 @@ def propose_batch(user, as_of: dt.date, path: Path, name: str) -> BatchResult:
         rows = read_input(path, "overrides").data.to_pylist()
     except InputRejected as rejected:
         return BatchResult([], rejected.problems, rejected.total)
-    problems = []
-    seen: set[str] = set()
-    for row in rows:
+    problems, checked = [], []
+    for row in rows:  # a loan twice in the sheet was refused by read_input
         try:
-            if row["loan_id"] in seen:
-                raise ValidationError("同一借据在表中出现多次")
-            seen.add(row["loan_id"])
-            check_proposal(user, row["loan_id"], as_of, row["category"], row["reason"] or "")
+            loan = check_proposal(user, row["loan_id"], as_of, row["category"], row["reason"])
+            checked.append((loan, row))
         except (ValidationError, PermissionDenied, Http404) as error:
             message = (
                 "；".join(error.messages) if isinstance(error, ValidationError) else str(error)
@@ -267,8 +281,13 @@ def propose_batch(user, as_of: dt.date, path: Path, name: str) -> BatchResult:
             )
     if problems:
         return BatchResult([], problems, len(problems))
-    with transaction.atomic():
-        created = [
-            propose(user, r["loan_id"], as_of, r["category"], r["reason"], batch=name) for r in rows
-        ]
+    try:
+        with transaction.atomic():
+            created = [
+                _create(user, loan, as_of, r["category"], r["reason"], [], batch=name)
+                for loan, r in checked
+            ]
+    except ValidationError as error:  # a proposal for one of the loans arrived meanwhile
+        message = "；".join(error.messages)
+        return BatchResult([], [Problem(name, None, None, None, None, message, message)], 1)
     return BatchResult(created, [], 0)

@@ -55,18 +55,16 @@ class Override(models.Model):
         verbose_name = "人工认定"
         verbose_name_plural = "人工认定"
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan_id"],
+                condition=models.Q(status="pending"),
+                name="one_pending_override_per_loan",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"认定#{self.pk} {self.loan_id}"
-
-    @property
-    def key(self) -> str:
-        """How the audit log names it."""
-        return f"override:{self.pk}"
-
-    @property
-    def is_upgrade(self) -> bool:
-        return self.category < self.category_before
 
 
 class Evidence(models.Model):
@@ -81,4 +79,5 @@ class Evidence(models.Model):
         verbose_name = "认定证明材料"
 
     def path(self):
-        return settings.DATA_DIR / "evidence" / str(self.override_id) / f"{self.sha256}-{self.name}"
+        """Stored by content; the file name (any length, any script) stays in the database."""
+        return settings.DATA_DIR / "evidence" / str(self.override_id) / self.sha256

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from loanquality.overrides import actions
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide
-from loanquality.overrides.models import CATEGORY_CHOICES, Override, Status
+from loanquality.overrides.models import CATEGORY_CHOICES, Status
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import scope_of
@@ -81,9 +81,9 @@ def override_page(request, pk: int):
         decision = request.POST.get("decision")
         comment = request.POST.get("comment", "")
         steps = {"approve": actions.approve, "reject": actions.reject, "withdraw": actions.withdraw}
-        if decision not in steps:
-            raise Http404("未知操作")
         try:
+            if decision not in steps:
+                raise ValidationError("未知操作")
             steps[decision](request.user, pk, comment)
         except ValidationError as invalid:
             error = "；".join(invalid.messages)
@@ -143,11 +143,6 @@ def _batch(user, as_of, upload):
             for chunk in upload.chunks():
                 out.write(chunk)
         return actions.propose_batch(user, as_of, path, name)
-
-
-def loan_overrides(loan_id: str) -> list[Override]:
-    """The loan's 认定 history for its page (the caller has checked access)."""
-    return list(Override.objects.filter(loan_id=loan_id).select_related("maker", "checker"))
 
 
 def _int(text) -> int:

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from loanquality.engine import reports
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
-from loanquality.overrides.models import Override
+from loanquality.overrides.actions import overrides_in_scope
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
@@ -226,7 +226,9 @@ def loan_detail_page(request, loan_id: str):
             repayments=selectors.loan_table("repayments", loan_id, as_of, every_import=True),
             collateral=selectors.loan_table("collateral", loan_id, as_of),
             guarantees=selectors.loan_table("guarantees", loan_id, as_of),
-            overrides=Override.objects.filter(loan_id=loan_id).select_related("maker", "checker"),
+            overrides=overrides_in_scope(scope)
+            .filter(loan_id=loan_id)
+            .select_related("maker", "checker"),
             latest_close=selectors.latest_close(),
         ),
     )

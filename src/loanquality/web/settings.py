@@ -18,6 +18,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LOANQUALITY_DATA_DIR", "data")).resolve()
@@ -86,6 +87,9 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # a writing transaction takes the lock at its start, so two never deadlock halfway
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["loanquality.accounts.backends.LockoutBackend"]
@@ -129,6 +133,11 @@ LOGGING = {
 }
 
 OVERRIDE_DIRECTOR_ABOVE = os.environ.get("LOANQUALITY_OVERRIDE_DIRECTOR_ABOVE", "5000000")
+if not OVERRIDE_DIRECTOR_ABOVE.replace(".", "", 1).isdigit():
+    raise ImproperlyConfigured(
+        f"LOANQUALITY_OVERRIDE_DIRECTOR_ABOVE must be an amount in 元, not "
+        f"'{OVERRIDE_DIRECTOR_ABOVE}' / 应为金额（元）"
+    )
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
 CLOSE_IN_BACKGROUND = True  # a close runs in a thread of the server; its page polls the progress
