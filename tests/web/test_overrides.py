@@ -421,3 +421,14 @@ def test_later_closes_keep_the_approval_until_a_newer_one_replaces_it(
 def classified_row_at(data_dir, loan_id: str, as_of) -> dict:
     table = Lake(data_dir).read("classified", as_of)
     return table.filter(pc.equal(table.column("loan_id"), loan_id)).to_pylist()[0]
+
+
+def test_an_id_too_large_for_the_database_is_404(client, head_office):
+    huge = 2**70
+    page = logged_in(head_office).get(f"/overrides/{huge}/")
+    assert page.status_code == 404
+    answer = client.post(
+        f"/api/v1/overrides/{huge}/approve", {}, content_type="application/json",
+        **bearer(head_office),
+    )  # fmt: skip
+    assert answer.status_code == 404

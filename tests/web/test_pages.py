@@ -131,3 +131,8 @@ def test_closing_a_date_never_imported_is_refused(head_office):
     answer = logged_in(head_office).post("/operations/close/", {"as_of": "2031-01-31"}, follow=True)
     assert "尚未导入借据台账" in answer.content.decode()
     assert not CloseRun.objects.exists()
+
+
+def test_a_page_number_past_any_ledger_is_an_empty_page(head_office):
+    answer = logged_in(head_office).get("/loans/", {"kind": "npl", "page": str(10**40)})
+    assert answer.status_code == 200

@@ -47,6 +47,9 @@ api = NinjaAPI(
 )
 
 
+MAX_OFFSET = 1_000_000_000  # beyond any table here, and within a database integer
+
+
 class Message(Schema):
     detail: str
 
@@ -147,7 +150,7 @@ def list_loans(
     q: str = "",
     kind: str = "all",
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """Classified loans of a close in the user's orgs; ``q`` matches a loan id, customer id or
     part of a name; ``kind`` is one of all, npl, special_mention, overdue, overdue90, hidden."""
@@ -276,9 +279,6 @@ def create_import(
         "problem_total": run.problem_total,
     }
     return Status(400 if run.problems else 200, body)
-
-
-MAX_OFFSET = 1_000_000_000  # beyond any table here, and within a database integer
 
 
 class OverrideIn(Schema):

@@ -36,6 +36,8 @@ from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import Scope, scope_of
 
+MAX_ID = 2**63  # a database id never reaches it; a larger number in a URL is no id
+
 
 def label(category: int) -> str:
     return CATEGORY_LABELS.get(category, str(category))
@@ -47,6 +49,8 @@ def overrides_in_scope(scope: Scope):
 
 def get_override(user, pk: int) -> Override:
     """The proposal if its loan is in the user's subtree; 404 otherwise."""
+    if not 0 < pk < MAX_ID:
+        raise Http404("没有这笔认定")
     found = overrides_in_scope(scope_of(user)).filter(pk=pk).first()
     if found is None:
         raise Http404("没有这笔认定，或不在您的机构范围内")

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
 from loanquality.overrides import actions
+from loanquality.overrides.actions import MAX_ID
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide
 from loanquality.overrides.models import CATEGORY_CHOICES, Status
 from loanquality.portfolio import selectors
@@ -108,7 +109,7 @@ def override_page(request, pk: int):
 
 def evidence_file(request, pk: int, evidence_id: int):
     override = actions.get_override(request.user, pk)
-    evidence = override.evidence.filter(pk=evidence_id).first()
+    evidence = override.evidence.filter(pk=evidence_id).first() if evidence_id < MAX_ID else None
     if evidence is None or not evidence.path().exists():
         raise Http404("没有这份材料")
     return FileResponse(evidence.path().open("rb"), as_attachment=True, filename=evidence.name)

@@ -16,6 +16,7 @@ from loanquality.portfolio.dashboard import dashboard
 from loanquality.portfolio.scope import scope_of
 
 PAGE_SIZE = 50
+MAX_PAGE = 10_000_000  # past any ledger; keeps the offset a 64-bit integer
 ANALYSIS_COLUMNS = (
     "loan_count",
     "balance",
@@ -153,7 +154,7 @@ def loan_list_page(request):
     if org and not scope.covers(org):
         raise Http404("不在您的机构范围内")
     try:
-        page = max(1, int(request.GET.get("page", 1)))
+        page = min(max(1, int(request.GET.get("page", 1))), MAX_PAGE)
     except ValueError:
         page = 1
     manager = request.GET.get("manager") or None
