@@ -27,7 +27,7 @@ from loanquality.engine.metrics import (
     turnover,
 )
 from loanquality.engine.metrics.base import Metric, Period, live
-from loanquality.engine.tables import attach, money_sum
+from loanquality.engine.tables import attach, fen_sum, in_yuan, money_sum, to_fen
 
 FAMILIES = (
     quality,
@@ -103,9 +103,10 @@ def _sum_by(
     closure: ibis.Table,
     extra: tuple[str, ...] = (),
 ) -> ibis.Table:
-    """Sum ``columns`` of ``t`` per key of ``grouping`` (and ``extra`` columns); an org's key
-    collects its whole subtree. Returns group_by, key, *extra, *columns."""
-    sums = {c: money_sum(t[c]) for c in columns}
+    """Sum ``columns`` of ``t`` (whole fen, see ``to_fen``) per key of ``grouping`` (and
+    ``extra`` columns); an org's key collects its whole subtree. Returns group_by, key,
+    *extra, *columns in yuan."""
+    sums = {c: fen_sum(t[c]) for c in columns}
     column = GROUPINGS[grouping]
     if column is None:
         grouped = t.group_by(*extra).aggregate(**sums) if extra else t.aggregate(**sums)
@@ -114,19 +115,23 @@ def _sum_by(
         leaves = t.group_by(t.org_id, *extra).aggregate(**sums)
         rolled = leaves.inner_join(closure, "org_id")
         grouped = rolled.group_by(*extra, key=rolled.ancestor).aggregate(
-            **{c: money_sum(rolled[c]) for c in columns}
+            **{c: fen_sum(rolled[c]) for c in columns}
         )
     else:
         key = t[column].cast("string").fill_null("")
         grouped = t.group_by(*extra, key=key).aggregate(**sums)
-    return grouped.mutate(group_by=ibis.literal(grouping)).select(
-        "group_by", "key", *extra, *columns
+    return grouped.select(
+        group_by=ibis.literal(grouping),
+        key=grouped.key,
+        **{c: grouped[c] for c in extra},
+        **{c: in_yuan(grouped[c]) for c in columns},
     )
 
 
 def _parts_table(table: ibis.Table, parts: dict[str, ibis.Value], names: list[str]) -> ibis.Table:
-    """``table``'s group columns with every part of ``names`` (0 where this source has none)."""
-    values = {n: (parts[n] if n in parts else ibis.literal(0.0)).cast("float64") for n in names}
+    """``table``'s group columns with every part of ``names`` in whole fen (0 where this
+    source has none)."""
+    values = {n: to_fen(parts[n]) if n in parts else ibis.literal(0, "int64") for n in names}
     return table.select(*GROUP_COLUMNS, **values)
 
 
@@ -181,9 +186,11 @@ def compute_migration(inputs: Inputs, groupings: tuple[str, ...] = tuple(GROUPIN
     a renewal. Needs a previous close."""
     f = migration.opening_flows(inputs.previous, inputs.current)
     cells = f.mutate(
-        loan_count=ibis.literal(1),
-        renewed_count=f.renewed.ifelse(1, 0),
-        renewed_opening_balance=f.renewed.ifelse(f.opening_balance, 0.0),
+        loan_count=to_fen(ibis.literal(1)),
+        renewed_count=to_fen(f.renewed.ifelse(1, 0)),
+        opening_balance=to_fen(f.opening_balance),
+        closing_balance=to_fen(f.closing_balance),
+        renewed_opening_balance=to_fen(f.renewed.ifelse(f.opening_balance, 0.0)),
     )
     return ibis.union(
         *(
@@ -239,7 +246,7 @@ def _org_amount(
 ) -> ibis.Table | None:
     if table is None:
         return None
-    amounts = table.select("org_id", column)
+    amounts = table.select("org_id", **{column: to_fen(table[column])})
     keyed = []
     if "total" in groupings:
         keyed.append(_sum_by(amounts, "total", [column], closure))
@@ -271,7 +278,7 @@ def _with_concentration(
         _customer=current.customer_id,
         _group=current.group_id.fill_null(current.customer_id),
         _industry=current.industry.fill_null(""),
-        _balance=current.balance,
+        _balance=to_fen(current.balance),
     )
     per = {}
     for name, column in (
