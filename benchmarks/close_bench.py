@@ -1,12 +1,18 @@
-"""Time a monthly close of an N-loan generated bank against classification alone.
+"""Time the monthly close of an N-loan lake against the scan floor.
 
-    python benchmarks/close_bench.py --loans 1000000 [--runs 3] [--json OUT]
+    python benchmarks/close_bench.py --loans 1000000 [--runs 3] [--engine duckdb] [--json OUT]
 
-Uses the same cached two-month bank as ``classify_bench.py``. The first month is closed
-once, untimed. Timed: closing the second month (overdue days, classification, every
-metric for every grouping, the migration matrix, labels, atomic publish). The peer in
-the same run is the classification step of that close on its own, written to Parquet,
-so the ratio is what the metrics, matrix and publishing cost on top.
+The lake is the two-month one ``fast_lake.py`` builds (cached under benchmarks/out/). The
+first month is closed once, untimed. Timed, each the median of ``--runs``:
+
+- engine: closing the second month (overdue days from the ledger columns, classification
+  with BOR/RNW/UPG against the first month, every metric for every grouping, the
+  migration matrix, labels, atomic publish);
+- floor: one DuckDB pass that reads every column of every table the close reads (this
+  month's ledger, repayments and provisions, last month's classified loans) and sums it.
+
+JSON keys: loans, engine, engine_seconds, floor_seconds, floor_ratio (engine / floor),
+peak_rss_mb (this process, so of the engine).
 """
 
 from __future__ import annotations
@@ -14,55 +20,82 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
+import time
 from pathlib import Path
 
-from classify_bench import median_seconds, prepared_lake
+import duckdb
+import pyarrow.parquet as pq
+from fast_lake import fast_lake
 
-from loanquality.engine.backends import connect
-from loanquality.engine.close import classified_loans, close_log, run_close
-from loanquality.engine.rules import load_ruleset
-from loanquality.engine.sources import partition
+from loanquality.engine.close import run_close
+from loanquality.engine.lake import PART_FILE
+
+
+def median_seconds(action, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor_query(files: list[Path]) -> str:
+    """Sum every column of every file: numbers as they are, text by length, dates and
+    flags as numbers, so nothing can be skipped."""
+    sums = []
+    for path in files:
+        schema = pq.read_schema(path)
+        terms = []
+        for field in schema:
+            name = f'"{field.name}"'
+            kind = str(field.type)
+            if kind in ("string", "large_string"):
+                terms.append(f"sum(length({name}))")
+            elif kind.startswith(("date", "timestamp")):
+                terms.append(f"sum(epoch({name}))")
+            elif kind == "bool":
+                terms.append(f"sum({name}::INT)")
+            else:
+                terms.append(f"sum({name})")
+        sums.append(f"SELECT {' + '.join(terms)} AS s FROM read_parquet('{path}')")
+    return " UNION ALL ".join(sums)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "pyspark"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--work", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
-    lake, (first, second) = prepared_lake(args.work, args.loans)
+    lake, (first, second) = fast_lake(args.work, args.loans)
     if not lake.has("classified", first):
-        print(f"closing {first} ...", flush=True)
-        run_close(lake.data_dir, first)
-    con = connect("duckdb")
-    rules = load_ruleset()
-    out = args.work / f"classified-only-{args.loans}-{second}.parquet"
+        print(f"closing {first} (untimed) ...", flush=True)
+        run_close(lake.data_dir, first, engine=args.engine)
 
-    def close() -> None:
-        run_close(lake.data_dir, second)
-
-    def classification() -> None:
-        previous = partition(con, lake, "classified", first)
-        con.to_parquet(classified_loans(con, lake, second, rules, previous=previous), out)
-
-    close_seconds = median_seconds(close, args.runs)
-    classify_seconds = median_seconds(classification, args.runs)
-    last = close_log(lake)[-1]
+    files = [
+        *(lake.partition(t, second) / PART_FILE for t in ("loans", "repayments", "provisions")),
+        lake.partition("classified", first) / PART_FILE,
+    ]
+    query = floor_query([f for f in files if f.exists()])
+    floor = median_seconds(lambda: duckdb.sql(query).fetchall(), args.runs)
+    engine = median_seconds(lambda: run_close(lake.data_dir, second, engine=args.engine), args.runs)
     result = {
-        "loans": last["rows"]["classified"],
-        "metric_rows": last["rows"]["metrics"],
-        "engine": "duckdb",
-        "close_seconds": round(close_seconds, 2),
-        "classification_seconds": round(classify_seconds, 2),
-        "close_to_classification": round(close_seconds / classify_seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "loans": pq.read_metadata(lake.partition("classified", second) / PART_FILE).num_rows,
+        "engine": args.engine,
+        "engine_seconds": round(engine, 2),
+        "floor_seconds": round(floor, 2),
+        "floor_ratio": round(engine / floor, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
     print(json.dumps(result, indent=2))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

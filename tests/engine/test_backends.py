@@ -108,3 +108,10 @@ def test_close_is_identical_on_duckdb_and_pyspark(tmp_path):
             for folder in ("duck", "spark")
         ]
         pd.testing.assert_frame_equal(frames[0], frames[1], check_dtype=False, rtol=1e-9)
+
+
+def test_duckdb_memory_is_capped_by_the_environment(monkeypatch):
+    """2GB (decimal, 2·10⁹ bytes) is what DuckDB reports as 1.8 GiB (2·10⁹ / 2³⁰ = 1.86)."""
+    monkeypatch.setenv("LOANQUALITY_DUCKDB_MEMORY", "2GB")
+    con = connect("duckdb")
+    assert con.raw_sql("SELECT current_setting('memory_limit')").fetchall() == [("1.8 GiB",)]

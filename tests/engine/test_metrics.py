@@ -349,6 +349,10 @@ def test_concentration(closed):
     assert t["largest_group_to_capital"] == pytest.approx(2800 / 10000)
     # industry A: 90 + 300 + 500 = 890; F: 400 + 2 000 = 2 400
     assert t["industry_hhi"] == pytest.approx((890 / 3290) ** 2 + (2400 / 3290) ** 2)
+    # O2: C 300 in JT1 and D2 400 in no group, so D2 is the largest group: 400 / 700
+    o2 = closed[FEB][("org", "O2")]
+    assert o2["balance"] == 700
+    assert o2["largest_group_share"] == pytest.approx(400 / 700)
     o3 = closed[FEB][("org", "O3")]  # F alone (E is written off)
     assert (o3["top10_share"], o3["largest_borrower_share"], o3["net_capital"]) == (1.0, 1.0, None)
 

@@ -16,10 +16,15 @@ def connect(engine: Engine = "duckdb", *, master: str | None = None, **options: 
     """Return an Ibis connection for ``engine``.
 
     ``pyspark`` starts (or reuses) a SparkSession on ``master``, by default
-    ``local[*]``; a bank passes its cluster's master URL.
+    ``local[*]``; a bank passes its cluster's master URL. ``LOANQUALITY_DUCKDB_MEMORY``
+    (e.g. ``5GB``) caps DuckDB's memory; by default it takes up to 80 % of the machine.
     """
     if engine == "duckdb":
-        return ibis.duckdb.connect(**options)
+        con = ibis.duckdb.connect(**options)
+        if limit := os.environ.get("LOANQUALITY_DUCKDB_MEMORY"):
+            # above this DuckDB spills to disk: slower, but the close fits a smaller server
+            con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        return con
     if engine == "pyspark":
         return ibis.pyspark.connect(spark_session(master))
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

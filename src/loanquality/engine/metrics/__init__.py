@@ -276,19 +276,21 @@ def _with_concentration(
 ) -> ibis.Table:
     on_books = current.filter(live(current)).mutate(
         _customer=current.customer_id,
-        _group=current.group_id.fill_null(current.customer_id),
+        _group=current.group_id,
         _industry=current.industry.fill_null(""),
         _balance=to_fen(current.balance),
     )
+    # a customer outside any group is its own group: only real groups need summing apart
+    in_groups = on_books.filter(on_books._group.notnull())
     per = {}
-    for name, column in (
-        ("customers", "_customer"),
-        ("groups", "_group"),
-        ("industries", "_industry"),
+    for name, table, column in (
+        ("customers", on_books, "_customer"),
+        ("groups", in_groups, "_group"),
+        ("industries", on_books, "_industry"),
     ):
         per[name] = ibis.union(
             *(
-                _sum_by(on_books, g, ["_balance"], closure, extra=(column,)).rename(
+                _sum_by(table, g, ["_balance"], closure, extra=(column,)).rename(
                     {"balance": "_balance", "id": column}
                 )
                 for g in groupings

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from loanquality.engine.metrics.base import Metric, Period, ratio
-from loanquality.engine.tables import CENTS, money_sum
+from loanquality.engine.tables import CENTS, in_yuan, money_sum, to_fen
 
 METRICS = (
     Metric(
@@ -55,27 +56,53 @@ METRICS = (
 
 
 def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table) -> ibis.Table:
-    """From balances per (key, customer), per (key, group) and per (key, industry):
+    """From balances per (key, customer), per (key, related-party group: customers with a
+    group_id only) and per (key, industry):
     one row per key with the top-ten, largest and HHI figures."""
-    rank = ibis.row_number().over(group_by=customers.key, order_by=ibis.desc(customers.balance))
-    top = (
-        customers.mutate(_rank=rank)
-        .group_by("key")
-        .aggregate(
-            part_top10_balance=money_sum(ibis._.balance, where=ibis._._rank < 10),
-            part_largest_borrower_balance=ibis._.balance.max(),
+    top = _top_customers(customers)
+    # the largest group is the largest real group or, if larger, the largest customer (one
+    # outside any group is its own; one inside is never larger than its group)
+    real = groups.group_by(_key=groups.key).aggregate(_largest_real=groups.balance.max())
+    top = top.left_join(real, top.key == real._key).drop("_key")
+    top = top.mutate(
+        part_largest_group_balance=ibis.greatest(
+            top.part_largest_borrower_balance, top._largest_real.fill_null(0.0)
         )
-    )
-    largest_group = groups.group_by("key").aggregate(
-        part_largest_group_balance=groups.balance.max()
-    )
+    ).drop("_largest_real")
     # Σ (b_i / B)² as Σ b_i² / B², both sums exact, so the index does not depend on the order
     cents = industries.balance.cast(CENTS)
     hhi = industries.group_by("key").aggregate(
         _squares=(cents * cents).sum().cast("float64"), _total=money_sum(industries.balance)
     )
     hhi = hhi.select("key", industry_hhi=ratio(hhi._squares, hhi._total**2).fill_null(0.0))
-    return top.inner_join(largest_group, "key").inner_join(hhi, "key")
+    return top.inner_join(hhi, "key")
+
+
+@ibis.udf.agg.builtin(name="max")
+def _largest(arg: dt.int64, n: dt.int64) -> dt.Array(dt.int64):
+    """DuckDB's max(x, n): the n largest values, kept in a small heap per group."""
+
+
+@ibis.udf.scalar.builtin(name="list_sum")
+def _list_sum(arg: dt.Array(dt.int64)) -> dt.int64:
+    """DuckDB's list_sum."""
+
+
+def _top_customers(customers: ibis.Table) -> ibis.Table:
+    """Per key, the ten largest customers' balance and the largest one. DuckDB keeps the
+    ten largest per key as it goes; elsewhere (Spark) every key's customers are ranked."""
+    largest = customers.balance.max()
+    if ibis.get_backend(customers).name == "duckdb":
+        ten = _list_sum(_largest(to_fen(customers.balance), 10))
+        return customers.group_by("key").aggregate(
+            part_top10_balance=in_yuan(ten), part_largest_borrower_balance=largest
+        )
+    rank = ibis.row_number().over(group_by=customers.key, order_by=ibis.desc(customers.balance))
+    ranked = customers.mutate(_rank=rank)
+    return ranked.group_by("key").aggregate(
+        part_top10_balance=money_sum(ranked.balance, where=ranked._rank < 10),
+        part_largest_borrower_balance=ranked.balance.max(),
+    )
 
 
 def finish(s: ibis.Table, period: Period) -> dict[str, ibis.Value]:
