@@ -12,12 +12,14 @@ first month is closed once, untimed. Timed, each the median of ``--runs``:
   month's ledger, repayments and provisions, last month's classified loans) and sums it.
 
 JSON keys: loans, engine, engine_seconds, floor_seconds, floor_ratio (engine / floor),
-peak_rss_mb (this process, so of the engine).
+steps (seconds of each step of one more close, from its progress reports), peak_rss_mb
+(this process, so of the engine).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -39,6 +41,22 @@ def median_seconds(action, runs: int) -> float:
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def step_seconds(data_dir: Path, as_of, engine: str) -> dict[str, float]:
+    """One close more, timed step by step through its progress reports."""
+    marks = []
+    run_close(
+        data_dir,
+        as_of,
+        engine=engine,
+        progress=lambda step: marks.append((step, time.perf_counter())),
+    )
+    marks.append(("end", time.perf_counter()))
+    return {
+        step.split()[-1]: round(after - at, 2)
+        for (step, at), (_, after) in itertools.pairwise(marks)
+    }
 
 
 def floor_query(files: list[Path]) -> str:
@@ -91,6 +109,7 @@ def main() -> None:
         "engine_seconds": round(engine, 2),
         "floor_seconds": round(floor, 2),
         "floor_ratio": round(engine / floor, 1),
+        "steps": step_seconds(lake.data_dir, second, args.engine),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
     print(json.dumps(result, indent=2))
