@@ -11,6 +11,10 @@ first month is closed once, untimed. Timed, each the median of ``--runs``:
 - floor: one DuckDB pass that reads every column of every table the close reads (this
   month's ledger, repayments and provisions, last month's classified loans) and sums it.
 
+With ``--engine pyspark`` (``LOANQUALITY_SPARK_MASTER=local[2]`` for two cores) the same
+date is first closed on DuckDB and every published figure of the Spark close is compared
+with it (``parity``); any difference is printed and the benchmark exits 1.
+
 JSON keys: loans, engine, engine_seconds, floor_seconds, floor_ratio (engine / floor),
 steps (seconds of each step of one more close, from its progress reports), peak_rss_mb
 (this process, so of the engine).
@@ -21,17 +25,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from fast_lake import fast_lake
 
 from loanquality.engine.close import run_close
-from loanquality.engine.lake import PART_FILE
+from loanquality.engine.lake import PART_FILE, Lake
 
 
 def median_seconds(action, runs: int) -> float:
@@ -57,6 +64,42 @@ def step_seconds(data_dir: Path, as_of, engine: str) -> dict[str, float]:
         step.split()[-1]: round(after - at, 2)
         for (step, at), (_, after) in itertools.pairwise(marks)
     }
+
+
+CLOSE_TABLES = {
+    "classified": ["loan_id"],
+    "metrics": ["group_by", "key"],
+    "migration": ["group_by", "key", "from_category", "to_state"],
+}
+
+
+def published(lake: Lake, as_of) -> dict[str, pa.Table]:
+    return {
+        t: lake.read(t, as_of).sort_by([(k, "ascending") for k in keys])
+        for t, keys in CLOSE_TABLES.items()
+    }
+
+
+def differences(reference: dict, other: dict) -> list[str]:
+    """Every column of every published table, row by row (numbers to 1e-9 relative)."""
+    found = []
+    for table, data in reference.items():
+        theirs = other[table]
+        if data.num_rows != theirs.num_rows:
+            found.append(f"{table}: {data.num_rows} rows vs {theirs.num_rows}")
+            continue
+        for column in data.column_names:
+            ours, their = data.column(column).to_pylist(), theirs.column(column).to_pylist()
+            for row, (a, b) in enumerate(zip(ours, their, strict=True)):
+                same = a == b or (
+                    isinstance(a, float)
+                    and isinstance(b, float)
+                    and ((a != a and b != b) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9))
+                )
+                if not same:
+                    found.append(f"{table}.{column} row {row}: {a!r} vs {b!r}")
+                    break
+    return found
 
 
 def floor_query(files: list[Path]) -> str:
@@ -100,6 +143,10 @@ def main() -> None:
         *(lake.partition(t, second) / PART_FILE for t in ("loans", "repayments", "provisions")),
         lake.partition("classified", first) / PART_FILE,
     ]
+    reference = None
+    if args.engine != "duckdb":
+        run_close(lake.data_dir, second, engine="duckdb")
+        reference = published(lake, second)
     query = floor_query([f for f in files if f.exists()])
     floor = median_seconds(lambda: duckdb.sql(query).fetchall(), args.runs)
     engine = median_seconds(lambda: run_close(lake.data_dir, second, engine=args.engine), args.runs)
@@ -112,9 +159,16 @@ def main() -> None:
         "steps": step_seconds(lake.data_dir, second, args.engine),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
+    if reference is not None:
+        found = differences(reference, published(lake, second))
+        result["parity"] = not found
+        for line in found:
+            print(f"PARITY FAILED {line}", file=sys.stderr)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if result.get("parity") is False:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
