@@ -27,7 +27,6 @@ import itertools
 import json
 import math
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,19 +34,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from classify_bench import median_seconds
 from fast_lake import fast_lake
 
 from loanquality.engine.close import run_close
 from loanquality.engine.lake import PART_FILE, Lake
-
-
-def median_seconds(action, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def step_seconds(data_dir: Path, as_of, engine: str) -> dict[str, float]:

@@ -39,6 +39,19 @@ def total_metrics(data_dir) -> dict:
     return table.filter(pc.equal(table.column("group_by"), "total")).to_pylist()[0]
 
 
+def an_npl_loan_not_released(data_dir) -> dict:
+    """A live loan the rules put in NPL whose UPG conditions do not hold."""
+    rows = Lake(data_dir).read("classified", latest(data_dir)).to_pylist()
+    return next(
+        r
+        for r in rows
+        if r["rule_category"] >= 3
+        and r["balance"] > 0
+        and not r["written_off"]
+        and not r["upgrade_allowed"]
+    )
+
+
 def a_loan(data_dir, orgs, **wanted) -> dict:
     """A live loan of the latest close in ``orgs`` whose fields equal ``wanted``."""
     lake = Lake(data_dir)
@@ -145,16 +158,7 @@ def test_only_the_maker_withdraws_and_only_while_pending(data_dir, risk, directo
 
 
 def test_an_upgrade_above_the_rule_category_is_refused_saying_why(data_dir, head_office):
-    lake = Lake(data_dir)
-    rows = lake.read("classified", latest(data_dir)).to_pylist()
-    loan = next(
-        r
-        for r in rows
-        if r["rule_category"] >= 3
-        and r["balance"] > 0
-        and not r["written_off"]
-        and not r["upgrade_allowed"]
-    )
+    loan = an_npl_loan_not_released(data_dir)
     with pytest.raises(ValidationError) as refused:
         actions.propose(head_office, loan["loan_id"], latest(data_dir), 2, "已恢复还款")
     message = refused.value.messages[0]
@@ -346,15 +350,7 @@ def test_the_api_proposes_approves_and_lists(client, own_data_dir, risk, directo
 
 
 def test_the_api_refuses_an_upgrade_with_400(client, data_dir, head_office):
-    rows = Lake(data_dir).read("classified", latest(data_dir)).to_pylist()
-    loan = next(
-        r
-        for r in rows
-        if r["rule_category"] >= 3
-        and r["balance"] > 0
-        and not r["written_off"]
-        and not r["upgrade_allowed"]
-    )
+    loan = an_npl_loan_not_released(data_dir)
     answer = client.post(
         "/api/v1/overrides",
         {

@@ -128,6 +128,25 @@ def _sum_by(
     )
 
 
+def _rows_by(t: ibis.Table, grouping: str, closure: ibis.Table, column: str) -> ibis.Table:
+    """``_sum_by`` of ``_balance`` for rows that are alone in their (key, ``column``): the
+    rows themselves, keyed (an org's key once for each org above it)."""
+    source = GROUPINGS[grouping]
+    if source is None:
+        keyed = t.mutate(key=ibis.literal(TOTAL_KEY))
+    elif grouping == "org":
+        rolled = t.inner_join(closure, "org_id")
+        keyed = rolled.mutate(key=rolled.ancestor)
+    else:
+        keyed = t.mutate(key=t[source].cast("string").fill_null(""))
+    return keyed.select(
+        group_by=ibis.literal(grouping),
+        key=keyed.key,
+        **{column: keyed[column]},
+        _balance=in_yuan(keyed._balance),
+    )
+
+
 def _parts_table(table: ibis.Table, parts: dict[str, ibis.Value], names: list[str]) -> ibis.Table:
     """``table``'s group columns with every part of ``names`` in whole fen (0 where this
     source has none)."""
@@ -222,10 +241,12 @@ _ALWAYS_PARTS = {
 
 
 def _with_customer_balance(current: ibis.Table) -> ibis.Table:
-    """Each loan with its customer's whole live balance here (large-borrower share)."""
+    """Each loan with its customer's whole live balance here (large-borrower share) and
+    number of live loans."""
     live_balance = live(current).ifelse(current.balance, 0.0)
     customers = current.group_by(_customer=current.customer_id).aggregate(
-        _customer_balance=money_sum(live_balance)
+        _customer_balance=money_sum(live_balance),
+        _customer_loans=live(current).ifelse(1, 0).sum(),
     )
     return attach(current, customers, "customer_id", "_customer")
 
@@ -282,20 +303,22 @@ def _with_concentration(
     )
     # a customer outside any group is its own group: only real groups need summing apart
     in_groups = on_books.filter(on_books._group.notnull())
+    # a customer with one loan needs no summing: its balance in any group is that loan's
+    single = on_books._customer_loans == 1
     per = {}
     for name, table, column in (
-        ("customers", on_books, "_customer"),
+        ("customers", on_books.filter(~single), "_customer"),
         ("groups", in_groups, "_group"),
         ("industries", on_books, "_industry"),
     ):
-        per[name] = ibis.union(
-            *(
-                _sum_by(table, g, ["_balance"], closure, extra=(column,)).rename(
-                    {"balance": "_balance", "id": column}
-                )
-                for g in groupings
-            )
-        ).mutate(key=ibis._["group_by"] + "\x1f" + ibis._.key)
+        rows = [_sum_by(table, g, ["_balance"], closure, extra=(column,)) for g in groupings]
+        if name == "customers":
+            rows += [_rows_by(on_books.filter(single), g, closure, column) for g in groupings]
+        per[name] = (
+            ibis.union(*rows)
+            .rename({"balance": "_balance", "id": column})
+            .mutate(key=ibis._["group_by"] + "\x1f" + ibis._.key)
+        )
     summary = concentration.summarise(per["customers"], per["groups"], per["industries"])
     summary = summary.mutate(_composite=summary.key).drop("key")
     keyed = sums.mutate(_composite=sums["group_by"] + "\x1f" + sums.key)
