@@ -138,3 +138,16 @@ def test_api_fuzzing_finds_no_server_error(head_office, own_data_dir, wsgi_app):
     # the fuzzing reached the endpoints: some answers succeeded, some inputs were refused
     assert 200 in statuses
     assert {400, 401, 404, 422} & set(statuses)
+
+
+def test_a_username_with_nul_is_a_wrong_password_and_audited(client, db):
+    """PostgreSQL refuses NUL in text: the login fails as any unknown user does."""
+    from loanquality.audit.models import AuditEntry
+
+    answer = client.post(
+        "/api/v1/auth/token",
+        {"username": "ad\x00min", "password": "x"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 401
+    assert AuditEntry.objects.get(action="login.failed").username == "ad\ufffdmin"

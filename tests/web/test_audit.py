@@ -142,3 +142,9 @@ def test_a_bad_date_filter_is_a_clear_400(head_office):
     answer = logged_in(head_office).get("/audit/", {"from": "2024-13-01"})
     assert answer.status_code == 400
     assert "日期格式应为 YYYY-MM-DD" in answer.content.decode()
+
+
+def test_a_filter_with_nul_finds_nothing_rather_than_failing(head_office):
+    answer = logged_in(head_office).get("/audit/", {"user": "a\x00b", "object": "\x00"})
+    assert answer.status_code == 200
+    assert "<td>a" not in answer.content.decode()

@@ -17,6 +17,7 @@ class LoginRefused(Exception):
 def check_password_login(request, username: str, password: str) -> User:
     """The user for these credentials, or ``LoginRefused`` with a Chinese reason.
     Failures are counted and lock the account after the configured limit."""
+    username = username.replace("\x00", "\ufffd")  # no user has it; PostgreSQL refuses NUL
     known = User.objects.filter(username=username).first()
     if known is not None and known.is_locked():
         note_failed_login(username)

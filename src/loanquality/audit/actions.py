@@ -31,7 +31,8 @@ def record(
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
     # stored as it will read back, so the hash can be recomputed from the row
-    detail = _without_floats(json.loads(json.dumps(detail, cls=DjangoJSONEncoder)))
+    detail = _storable(json.loads(json.dumps(detail, cls=DjangoJSONEncoder)))
+    username, target = _storable(username), _storable(target)
     last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
     seq, prev_hash = (last["seq"] + 1, last["hash"]) if last else (1, GENESIS)
     acting = user if user is not None and user.pk else None
@@ -61,14 +62,17 @@ def record(
     return entry
 
 
-def _without_floats(value):
-    """Floats as text: PostgreSQL's jsonb may write 1e16 back as 10000000000000000."""
+def _storable(value):
+    """What PostgreSQL keeps as given: floats as text (jsonb may write 1e16 back as
+    10000000000000000), NUL as U+FFFD (text and jsonb refuse it)."""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {k: _without_floats(v) for k, v in value.items()}
+        return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_floats(v) for v in value]
+        return [_storable(v) for v in value]
     return value
 
 

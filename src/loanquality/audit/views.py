@@ -49,6 +49,8 @@ def filtered(user, *, object: str = "", username: str = "", action: str = "", st
     """``object`` is a loan id or other object key; ``start``/``end`` are dates, both
     inclusive, in the server's time zone."""
     entries = visible_entries(user)
+    # PostgreSQL refuses NUL in a query; no row can hold it (``record`` stores U+FFFD)
+    object, username, action = (v.replace("\x00", "\ufffd") for v in (object, username, action))
     if object:
         entries = entries.filter(target=object)
     if username:
