@@ -151,3 +151,17 @@ def test_a_username_with_nul_is_a_wrong_password_and_audited(client, db):
     )
     assert answer.status_code == 401
     assert AuditEntry.objects.get(action="login.failed").username == "ad\ufffdmin"
+
+
+def test_an_upload_named_with_nul_is_read_under_a_clean_name(client, head_office, own_data_dir):
+    ledger = (
+        "借据号,客户号,客户类型,机构号,贷款余额,发放日,到期日\n"
+        "X1,C1,外星人,L0000,5,2024-01-01,2025-01-01\n"
+    )
+    answer = client.post(
+        "/api/v1/imports",
+        {"as_of": "2030-01-31", "loans": SimpleUploadedFile("bad\x00.csv", ledger.encode())},
+        **bearer(head_office),
+    )
+    assert answer.status_code == 400
+    assert answer.json()["problems"][0].startswith("bad.csv 第2行")

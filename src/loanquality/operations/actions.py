@@ -19,6 +19,7 @@ from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.engine.problems import InputRejected
 from loanquality.operations.models import CloseRun, ImportRun, Status
+from loanquality.web.uploads import file_name
 
 IMPORTABLE = (
     "loans",
@@ -55,7 +56,7 @@ def import_uploads(user, as_of: dt.date, uploads: dict) -> ImportRun:
     with tempfile.TemporaryDirectory(prefix="loanquality-upload-") as folder:
         paths = {}
         for table_id, upload in uploads.items():
-            path = Path(folder) / table_id / Path(upload.name).name
+            path = Path(folder) / table_id / file_name(upload, f"{table_id}.csv")
             path.parent.mkdir()
             with path.open("wb") as out:
                 for chunk in upload.chunks():

@@ -35,6 +35,7 @@ from loanquality.overrides.models import Evidence, Override, Status
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import Scope, scope_of
+from loanquality.web.uploads import file_name
 
 MAX_ID = 2**63  # a database id never reaches it; a larger number in a URL is no id
 
@@ -158,7 +159,7 @@ def _keep_evidence(override: Override, upload) -> str:
         digest.update(chunk)
     evidence = Evidence(
         override=override,
-        name=Path(upload.name).name[:200],
+        name=file_name(upload, "证明材料")[:200],
         sha256=digest.hexdigest(),
         size=upload.size,
     )

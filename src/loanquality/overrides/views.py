@@ -17,6 +17,7 @@ from loanquality.overrides.models import CATEGORY_CHOICES, Status
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import scope_of
+from loanquality.web.uploads import file_name
 
 TABS = {"waiting": "待我审批", "mine": "我发起的", "all": "全部"}
 
@@ -137,7 +138,7 @@ def batch_page(request):
 
 
 def _batch(user, as_of, upload):
-    name = Path(upload.name).name
+    name = file_name(upload, "认定清单.xlsx")
     with tempfile.TemporaryDirectory(prefix="loanquality-batch-") as folder:
         path = Path(folder) / name
         with path.open("wb") as out:
