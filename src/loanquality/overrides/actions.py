@@ -33,7 +33,7 @@ from loanquality.overrides.authority import (
 )
 from loanquality.overrides.models import Evidence, Override, Status
 from loanquality.portfolio import selectors
-from loanquality.portfolio.access import access_loan
+from loanquality.portfolio.access import NOT_FOUND, access_loan, access_loans_at
 from loanquality.portfolio.scope import Scope, scope_of
 from loanquality.web.uploads import file_name
 
@@ -63,14 +63,17 @@ def clean_text(text: str | None) -> str:
     return (text or "").replace("\x00", "").strip()
 
 
-def check_proposal(user, loan_id: str, as_of: dt.date, category: int, reason: str) -> dict:
-    """Every check of a proposal, without writing anything; returns the loan as closed.
+def check_proposal(
+    user, loan_id: str, as_of: dt.date, category: int, reason: str, loan: dict | None = None
+) -> dict:
+    """Every check of a proposal, without writing anything; returns the loan as closed
+    (``loan``, when the caller has already read it within the user's scope).
     Raises Http404 (not in the user's subtree), PermissionDenied or ValidationError."""
     latest = selectors.latest_close()
     if as_of != latest:
         raise ValidationError(f"只能对最近一次结账（{latest}）的分类进行认定")
-    history = access_loan(scope_of(user), loan_id, as_of)
-    loan = history[-1]
+    if loan is None:
+        loan = access_loan(scope_of(user), loan_id, as_of)[-1]
     if loan["as_of"] != as_of:
         raise ValidationError(f"该贷款不在 {as_of} 的台账中")
     check_may_propose(user, loan)
@@ -272,10 +275,15 @@ def propose_batch(user, as_of: dt.date, path: Path, name: str) -> BatchResult:
         rows = read_input(path, "overrides").data.to_pylist()
     except InputRejected as rejected:
         return BatchResult([], rejected.problems, rejected.total)
+    found = access_loans_at(scope_of(user), as_of, [r["loan_id"] for r in rows])
     problems, checked = [], []
     for row in rows:  # a loan twice in the sheet was refused by read_input
         try:
-            loan = check_proposal(user, row["loan_id"], as_of, row["category"], row["reason"])
+            if row["loan_id"] not in found:
+                raise Http404(NOT_FOUND)
+            loan = check_proposal(
+                user, row["loan_id"], as_of, row["category"], row["reason"], found[row["loan_id"]]
+            )
             checked.append((loan, row))
         except (ValidationError, PermissionDenied, Http404) as error:
             message = (

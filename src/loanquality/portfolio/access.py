@@ -9,6 +9,8 @@ from django.http import Http404
 from loanquality.portfolio import selectors
 from loanquality.portfolio.scope import Scope
 
+NOT_FOUND = "没有这笔贷款，或不在您的机构范围内"
+
 
 def access_loan(scope: Scope, loan_id: str, as_of: dt.date | None = None) -> list[dict]:
     """The loan's classified rows up to ``as_of`` (every close when None), oldest first.
@@ -18,5 +20,15 @@ def access_loan(scope: Scope, loan_id: str, as_of: dt.date | None = None) -> lis
         row for row in selectors.loan_history(loan_id) if as_of is None or row["as_of"] <= as_of
     ]
     if not history or not scope.covers(history[-1]["org_id"]):
-        raise Http404("没有这笔贷款，或不在您的机构范围内")
+        raise Http404(NOT_FOUND)
     return history
+
+
+def access_loans_at(scope: Scope, as_of: dt.date, loan_ids: list[str]) -> dict[str, dict]:
+    """Many loans as closed at ``as_of`` in one read: loan id -> row, only those found
+    there and inside the user's subtree (the rest are as not found)."""
+    return {
+        row["loan_id"]: row
+        for row in selectors.loans_at_close(as_of, loan_ids)
+        if scope.covers(row["org_id"])
+    }

@@ -222,6 +222,17 @@ def loan_history(loan_id: str) -> list[dict]:
     )
 
 
+def loans_at_close(as_of: dt.date, loan_ids: list[str]) -> list[dict]:
+    """The given loans as classified at ``as_of``. Callers check scope (``access_loans_at``)."""
+    if not lake().has("classified", as_of):
+        return []
+    return _query(
+        f"""SELECT *, DATE '{as_of.isoformat()}' AS as_of
+            FROM read_parquet({_files("classified", as_of)}) WHERE list_contains($ids, loan_id)""",
+        {"ids": loan_ids},
+    )
+
+
 def loan_table(table: str, loan_id: str, as_of: dt.date, *, every_import: bool = False):
     """A loan's rows of an input table: the latest import up to ``as_of``, or for flows
     (repayments) every import up to it."""
