@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from types import SimpleNamespace
 
 import openpyxl
 import pytest
@@ -42,15 +43,17 @@ def test_each_row_links_to_the_one_before(five_entries):
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
     first = rows[0]
     assert first.hash == entry_hash(
-        GENESIS,
-        seq=1,
-        at=first.at,
-        user_id=None,
-        username="someone",
-        action="test.step",
-        target="T0",
-        org_id="",
-        detail={"n": 0},
+        SimpleNamespace(
+            prev_hash=GENESIS,
+            seq=1,
+            at=first.at,
+            user_id=None,
+            username="someone",
+            action="test.step",
+            target="T0",
+            org_id="",
+            detail={"n": 0},
+        )
     )
     result = verify_log()
     assert (result.entries, result.head_hash, result.broken) == (5, rows[-1].hash, None)
@@ -75,15 +78,17 @@ def test_verify_names_a_row_rewritten_with_a_fresh_hash(five_entries):
     """Recomputing the edited row's own hash does not help: the next row's link breaks."""
     row = AuditEntry.objects.get(seq=3)
     forged = entry_hash(
-        row.prev_hash,
-        seq=3,
-        at=row.at,
-        user_id=None,
-        username="someone",
-        action="test.step",
-        target="forged",
-        org_id="",
-        detail={"n": 2},
+        SimpleNamespace(
+            prev_hash=row.prev_hash,
+            seq=3,
+            at=row.at,
+            user_id=None,
+            username="someone",
+            action="test.step",
+            target="forged",
+            org_id="",
+            detail={"n": 2},
+        )
     )
     tamper("UPDATE audit_auditentry SET target = 'forged', hash = %s WHERE seq = 3", [forged])
     broken = verify_log().broken

@@ -47,17 +47,7 @@ def record(
         detail=detail,
         prev_hash=prev_hash,
     )
-    entry.hash = entry_hash(
-        prev_hash,
-        seq=seq,
-        at=entry.at,
-        user_id=entry.user_id,
-        username=entry.username,
-        action=action,
-        target=target,
-        org_id=entry.org_id,
-        detail=detail,
-    )
+    entry.hash = entry_hash(entry)
     entry.save()
     return entry
 

@@ -10,30 +10,21 @@ from dataclasses import dataclass
 GENESIS = "0" * 64
 
 
-def entry_hash(
-    prev_hash: str,
-    *,
-    seq: int,
-    at: dt.datetime,
-    user_id: int | None,
-    username: str,
-    action: str,
-    target: str,
-    org_id: str,
-    detail: dict,
-) -> str:
+def entry_hash(entry) -> str:
+    """SHA-256 of the row's ``prev_hash`` and its content (anything with the AuditEntry
+    fields: a row, a historical model's row in a migration)."""
     content = [
-        seq,
-        at.astimezone(dt.UTC).isoformat(),
-        user_id,
-        username,
-        action,
-        target,
-        org_id,
-        detail,
+        entry.seq,
+        entry.at.astimezone(dt.UTC).isoformat(),
+        entry.user_id,
+        entry.username,
+        entry.action,
+        entry.target,
+        entry.org_id,
+        entry.detail,
     ]
     text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+    return hashlib.sha256((entry.prev_hash + text).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -82,18 +73,7 @@ def verify(entries) -> Verified:
                     f"第 {entry.seq - 1} 条被改写",
                 ),
             )
-        recomputed = entry_hash(
-            prev_hash,
-            seq=entry.seq,
-            at=entry.at,
-            user_id=entry.user_id,
-            username=entry.username,
-            action=entry.action,
-            target=entry.target,
-            org_id=entry.org_id,
-            detail=entry.detail,
-        )
-        if recomputed != entry.hash:
+        if entry_hash(entry) != entry.hash:
             return Verified(
                 count,
                 prev_hash,

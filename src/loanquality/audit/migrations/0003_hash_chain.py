@@ -25,17 +25,8 @@ def backfill(apps, schema_editor):
     entry_model = apps.get_model("audit", "AuditEntry")
     prev_hash = GENESIS
     for seq, entry in enumerate(entry_model.objects.order_by("at", "id"), start=1):
-        digest = entry_hash(
-            prev_hash,
-            seq=seq,
-            at=entry.at,
-            user_id=entry.user_id,
-            username=entry.username,
-            action=entry.action,
-            target=entry.target,
-            org_id="",
-            detail=entry.detail,
-        )
+        entry.seq, entry.prev_hash = seq, prev_hash  # org_id is "" as added
+        digest = entry_hash(entry)
         entry_model.objects.filter(pk=entry.pk).update(seq=seq, prev_hash=prev_hash, hash=digest)
         prev_hash = digest
 
