@@ -40,11 +40,6 @@ def to_fen(value: ibis.Value) -> ibis.Value:
     return (value * 100).round().cast("int64")
 
 
-def fen_sum(value: ibis.Value) -> ibis.Value:
-    """Sum of whole fen (still fen, exact)."""
-    return value.sum()
-
-
 def in_yuan(fen: ibis.Value) -> ibis.Value:
     """A sum of fen back in yuan; nothing to add up is 0."""
     return (fen.cast("float64") / 100).fill_null(0.0)

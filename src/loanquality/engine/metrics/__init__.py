@@ -27,7 +27,7 @@ from loanquality.engine.metrics import (
     turnover,
 )
 from loanquality.engine.metrics.base import Metric, Period, live
-from loanquality.engine.tables import attach, fen_sum, in_yuan, money_sum, to_fen
+from loanquality.engine.tables import attach, in_yuan, money_sum, to_fen
 
 FAMILIES = (
     quality,
@@ -103,10 +103,10 @@ def _sum_by(
     closure: ibis.Table,
     extra: tuple[str, ...] = (),
 ) -> ibis.Table:
-    """Sum ``columns`` of ``t`` (whole fen, see ``to_fen``) per key of ``grouping`` (and
+    """Sum ``columns`` of ``t`` (whole fen, see ``to_fen``: exact) per key of ``grouping`` (and
     ``extra`` columns); an org's key collects its whole subtree. Returns group_by, key,
     *extra, *columns in yuan."""
-    sums = {c: fen_sum(t[c]) for c in columns}
+    sums = {c: t[c].sum() for c in columns}
     column = GROUPINGS[grouping]
     if column is None:
         grouped = t.group_by(*extra).aggregate(**sums) if extra else t.aggregate(**sums)
@@ -115,7 +115,7 @@ def _sum_by(
         leaves = t.group_by(t.org_id, *extra).aggregate(**sums)
         rolled = leaves.inner_join(closure, "org_id")
         grouped = rolled.group_by(*extra, key=rolled.ancestor).aggregate(
-            **{c: fen_sum(rolled[c]) for c in columns}
+            **{c: rolled[c].sum() for c in columns}
         )
     else:
         key = t[column].cast("string").fill_null("")
