@@ -331,7 +331,7 @@ def demo(
 ) -> None:
     """Generate a synthetic bank, import and close every month, serve the web UI. 演示。"""
     from loanquality.demo import DEMO_PASSWORD, build_demo_bank, demo_users
-    from loanquality.web.runtime import migrate, serve, setup_django
+    from loanquality.web.runtime import open_database, serve
 
     try:
         build_demo_bank(
@@ -339,8 +339,7 @@ def demo(
         )
     except InputRejected as error:
         raise reject(error) from None
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     table = Table(title=f"演示用户 demo users (密码 password: {DEMO_PASSWORD})")
     for header in ("用户名 username", "岗位 role", "机构 org"):
         table.add_column(header)
@@ -360,10 +359,9 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="gunicorn worker processes")] = 2,
 ) -> None:
     """Run the web application and API (gunicorn). 启动网页服务。"""
-    from loanquality.web.runtime import migrate, serve, setup_django
+    from loanquality.web.runtime import open_database, serve
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     serve(host, port, workers)
 
 
@@ -383,10 +381,9 @@ def user_add(
     ] = "",
 ) -> None:
     """Create a user in an org unit with a role. 新增用户。"""
-    from loanquality.web.runtime import migrate, setup_django
+    from loanquality.web.runtime import open_database
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     from django.core.exceptions import ValidationError
 
     from loanquality.accounts.actions import create_user
@@ -402,10 +399,9 @@ def user_add(
 @user_app.command("list")
 def user_list(data_dir: DataDir) -> None:
     """List users. 用户列表。"""
-    from loanquality.web.runtime import migrate, setup_django
+    from loanquality.web.runtime import open_database
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     from loanquality.accounts.models import User
 
     table = Table()
@@ -419,19 +415,23 @@ def user_list(data_dir: DataDir) -> None:
 @user_app.command("disable")
 def user_disable(username: str, data_dir: DataDir) -> None:
     """Disable a user (kept for the audit log). 停用用户。"""
-    from loanquality.web.runtime import migrate, setup_django
+    from loanquality.web.runtime import open_database
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     from loanquality.accounts.actions import disable_user
+
+    disable_user(_existing_user(username))
+    console.print(f"已停用 disabled {username}")
+
+
+def _existing_user(username: str):
     from loanquality.accounts.models import User
 
     user = User.objects.filter(username=username).first()
     if user is None:
         err_console.print(f"没有用户 no user '{username}'", markup=False)
         raise typer.Exit(2)
-    disable_user(user)
-    console.print(f"已停用 disabled {username}")
+    return user
 
 
 @user_app.command("change")
@@ -443,19 +443,14 @@ def user_change(
     staff_id: Annotated[str | None, typer.Option(help="A new staff id.")] = None,
 ) -> None:
     """Change a user's role, org unit or staff id (audited, before and after). 变更岗位。"""
-    from loanquality.web.runtime import migrate, setup_django
+    from loanquality.web.runtime import open_database
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     from django.core.exceptions import ValidationError
 
     from loanquality.accounts.actions import change_post
-    from loanquality.accounts.models import User
 
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        err_console.print(f"没有用户 no user '{username}'", markup=False)
-        raise typer.Exit(2)
+    user = _existing_user(username)
     try:
         change_post(user, role=role, org_id=org, staff_id=staff_id)
     except ValidationError as error:
@@ -472,10 +467,9 @@ app.add_typer(audit_app, name="audit")
 def audit_verify(data_dir: DataDir) -> None:
     """Check the audit log's hash chain; exit 1 naming the first edited or deleted entry.
     校验审计日志是否被篡改。"""
-    from loanquality.web.runtime import migrate, setup_django
+    from loanquality.web.runtime import open_database
 
-    setup_django(data_dir)
-    migrate()
+    open_database(data_dir)
     from loanquality.audit.actions import verify_log
 
     result = verify_log()

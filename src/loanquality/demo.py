@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
+import pyarrow.compute as pc
 from rich.console import Console
 
 from loanquality.engine.close import run_close
@@ -69,6 +69,9 @@ def demo_users(data_dir: Path) -> list[tuple[str, str, str]]:
 def _an_officer_of(data_dir: Path, org_id: str) -> str:
     """The staff id of the loan officer who manages the most loans of ``org_id``."""
     lake = Lake(data_dir)
-    loans = lake.read("loans", lake.as_ofs("loans")[-1]).select(["org_id", "manager_id"])
-    counts = Counter(r["manager_id"] for r in loans.to_pylist() if r["org_id"] == org_id)
-    return counts.most_common(1)[0][0] if counts else ""
+    loans = lake.read("loans", lake.as_ofs("loans")[-1])
+    mine = loans.filter(pc.equal(loans.column("org_id"), org_id))
+    counts = mine.group_by("manager_id").aggregate([("manager_id", "count")])
+    if not counts.num_rows:
+        return ""
+    return counts.sort_by([("manager_id_count", "descending")]).column("manager_id")[0].as_py()

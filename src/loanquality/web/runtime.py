@@ -21,6 +21,13 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def open_database(data_dir: Path) -> None:
+    """Start Django on ``data_dir`` and bring its database up to date (every CLI command
+    that touches users or the audit log starts here)."""
+    setup_django(data_dir)
+    migrate()
+
+
 def serve(host: str, port: int, workers: int = 2) -> None:
     """Collect static files and run the WSGI app under gunicorn."""
     from django.core.management import call_command
