@@ -1,4 +1,4 @@
-"""Time the monthly close of an N-loan lake against the scan floor.
+"""Time the monthly close of an N-loan lake against pandas, PostgreSQL and the scan floor.
 
     python benchmarks/close_bench.py --loans 1000000 [--runs 3] [--engine duckdb] [--json OUT]
 
@@ -8,16 +8,26 @@ first month is closed once, untimed. Timed, each the median of ``--runs``:
 - engine: closing the second month (overdue days from the ledger columns, classification
   with BOR/RNW/UPG against the first month, every metric for every grouping, the
   migration matrix, labels, atomic publish);
+- peer (pandas): the same rules and metrics in plain pandas (``peer_pandas.py``), from
+  reading the Parquet files to the results in memory;
+- PostgreSQL: the same in SQL (``peer_postgres.py``) on tables loaded with COPY before the
+  clock starts (``--postgres-url``, default the local ``test`` database);
 - floor: one DuckDB pass that reads every column of every table the close reads (this
   month's ledger, repayments and provisions, last month's classified loans) and sums it.
+
+Before any time counts, each peer's classified loans, metrics (``PEER_METRICS``) and
+migration matrix are compared with the engine's (``parity``); any difference is printed
+and the benchmark exits 1. A peer is skipped above ``--peer-max-loans`` (pandas holds every
+intermediate in memory) and the JSON says so.
 
 With ``--engine pyspark`` (``LOANQUALITY_SPARK_MASTER=local[2]`` for two cores) the same
 date is first closed on DuckDB and every published figure of the Spark close is compared
 with it (``parity``); any difference is printed and the benchmark exits 1.
 
-JSON keys: loans, engine, engine_seconds, floor_seconds, floor_ratio (engine / floor),
-steps (seconds of each step of one more close, from its progress reports), peak_rss_mb
-(this process, so of the engine).
+JSON keys: loans, engine, engine_seconds, peer ("pandas"), peer_seconds, speedup (peer /
+engine), postgres_seconds, postgres_speedup, floor_seconds, floor_ratio (engine / floor),
+parity, skipped (peer: why), steps (seconds of each step of one more close, from its
+progress reports), peak_rss_mb (this process before the peers run, so of the engine).
 """
 
 from __future__ import annotations
@@ -26,16 +36,22 @@ import argparse
 import itertools
 import json
 import math
+import os
 import resource
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
+import peer_postgres
 import pyarrow as pa
 import pyarrow.parquet as pq
 from classify_bench import median_seconds
 from fast_lake import fast_lake
+from peer_pandas import MATRIX, PEER_METRICS, pandas_close
 
 from loanquality.engine.close import run_close
 from loanquality.engine.lake import PART_FILE, Lake
@@ -93,6 +109,50 @@ def differences(reference: dict, other: dict) -> list[str]:
     return found
 
 
+def peer_inputs(lake: Lake, first, second) -> dict[str, str]:
+    """The Parquet files a peer reads: what the engine's close of ``second`` reads."""
+    return {
+        "loans": str(lake.partition("loans", second) / PART_FILE),
+        "previous": str(lake.partition("classified", first) / PART_FILE),
+        "bureau": str(lake.partition("bureau", second) / PART_FILE),
+        "orgs": str(lake.partition("orgs", second) / PART_FILE),
+    }
+
+
+PEER_KEYS = {
+    "classified": (["loan_id"], ["final_category"]),
+    "metrics": (["group_by", "key"], list(PEER_METRICS)),
+    "migration": (["group_by", "key", "from_category", "to_state"], list(MATRIX)),
+}
+
+
+def peer_differences(lake: Lake, as_of, peer: dict[str, pd.DataFrame], name: str) -> list[str]:
+    """Every figure a peer computes against the engine's published one (numbers to 1e-9
+    relative; a missing ratio is missing on both sides); at most three rows a column."""
+    found = []
+    for table, (keys, figures) in PEER_KEYS.items():
+        ours = lake.read(table, as_of).select([*keys, *figures]).to_pandas()
+        theirs = peer[table][[*keys, *figures]].copy()
+        for key in keys[2:]:  # from_category, to_state: one type on both sides
+            ours[key], theirs[key] = ours[key].astype(str), theirs[key].astype(str)
+        joined = ours.merge(theirs, on=keys, how="outer", suffixes=("", "_peer"), indicator=True)
+        alone = joined[joined._merge != "both"]
+        for _, row in alone.head(3).iterrows():
+            side = "engine" if row._merge == "left_only" else name
+            found.append(f"{table} {tuple(row[keys])}: only in the {side}'s result")
+        both = joined[joined._merge == "both"]
+        for figure in figures:
+            a = pd.to_numeric(both[figure]).astype(float).to_numpy()
+            b = pd.to_numeric(both[f"{figure}_peer"]).astype(float).to_numpy()
+            same = np.isclose(a, b, rtol=1e-9, atol=1e-9) | (np.isnan(a) & np.isnan(b))
+            for _, row in both[~same].head(3).iterrows():
+                found.append(
+                    f"{table}.{figure} {tuple(row[keys])}: engine {row[figure]!r} vs "
+                    f"{name} {row[f'{figure}_peer']!r}"
+                )
+    return found
+
+
 def floor_query(files: list[Path]) -> str:
     """Sum every column of every file: numbers as they are, text by length, dates and
     flags as numbers, so nothing can be skipped."""
@@ -115,12 +175,51 @@ def floor_query(files: list[Path]) -> str:
     return " UNION ALL ".join(sums)
 
 
+def run_peers(args, lake: Lake, dates, loans: int, engine: float, result: dict) -> list[str]:
+    """Time each peer after checking its results against the engine's; fill ``result``."""
+    first, second = dates
+    files = peer_inputs(lake, first, second)
+    wanted = [p for p in args.peers.split(",") if p and p != "none"]
+    found, skipped = [], {}
+    for peer in ("pandas", "postgres"):
+        if peer not in wanted:
+            skipped[peer] = "not asked for (--peers)"
+        elif loans > args.peer_max_loans:
+            skipped[peer] = f"above --peer-max-loans {args.peer_max_loans:,}"
+        elif peer == "pandas":
+            print("pandas: checking parity ...", flush=True)
+            found += peer_differences(lake, second, pandas_close(files, second), peer)
+            seconds = median_seconds(partial(pandas_close, files, second), args.runs)
+            result |= {"peer": "pandas", "peer_seconds": round(seconds, 2)}
+            result["speedup"] = round(seconds / engine, 1)
+        else:
+            print("postgres: loading with COPY, checking parity ...", flush=True)
+            peer_postgres.load(args.postgres_url, files)
+            peer_postgres.run(args.postgres_url, second)
+            found += peer_differences(lake, second, peer_postgres.results(args.postgres_url), peer)
+            in_postgres = partial(peer_postgres.run, args.postgres_url, second)
+            seconds = median_seconds(in_postgres, args.runs)
+            result["postgres_seconds"] = round(seconds, 2)
+            result["postgres_speedup"] = round(seconds / engine, 1)
+    if skipped:
+        result["skipped"] = skipped
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engine", default="duckdb", choices=("duckdb", "pyspark"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--peers", default="pandas,postgres", help="comma-separated, or none")
+    parser.add_argument("--peer-max-loans", type=int, default=5_000_000)
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "LOANQUALITY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1/test"
+        ),
+    )
     parser.add_argument("--work", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -141,20 +240,22 @@ def main() -> None:
     query = floor_query([f for f in files if f.exists()])
     floor = median_seconds(lambda: duckdb.sql(query).fetchall(), args.runs)
     engine = median_seconds(lambda: run_close(lake.data_dir, second, engine=args.engine), args.runs)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    loans = pq.read_metadata(lake.partition("classified", second) / PART_FILE).num_rows
     result = {
-        "loans": pq.read_metadata(lake.partition("classified", second) / PART_FILE).num_rows,
+        "loans": loans,
         "engine": args.engine,
         "engine_seconds": round(engine, 2),
         "floor_seconds": round(floor, 2),
         "floor_ratio": round(engine / floor, 1),
-        "steps": step_seconds(lake.data_dir, second, args.engine),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_rss_mb": peak_rss_mb,
     }
-    if reference is not None:
-        found = differences(reference, published(lake, second))
-        result["parity"] = not found
-        for line in found:
-            print(f"PARITY FAILED {line}", file=sys.stderr)
+    found = differences(reference, published(lake, second)) if reference is not None else []
+    found += run_peers(args, lake, (first, second), loans, engine, result)
+    result["parity"] = not found
+    result["steps"] = step_seconds(lake.data_dir, second, args.engine)
+    for line in found:
+        print(f"PARITY FAILED {line}", file=sys.stderr)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -4,16 +4,20 @@ days instead of 90)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from loanquality.engine import rules as shipped
 from loanquality.engine.close import run_close
+from loanquality.engine.metrics import GROUPINGS
 from loanquality.engine.rules import load_ruleset
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from close_bench import differences, published
+import peer_postgres
+from close_bench import differences, peer_differences, peer_inputs, published
 from fast_lake import fast_lake
+from peer_pandas import pandas_close
 
 
 def test_parity_names_the_first_difference_of_a_broken_rule(tmp_path):
@@ -31,3 +35,34 @@ def test_parity_names_the_first_difference_of_a_broken_rule(tmp_path):
     # loans 81–90 days overdue are now 次级 by the broken OD90: classified and metrics differ
     assert any(f.startswith("classified.reasons row ") for f in found), found
     assert any(f.startswith("metrics.") for f in found), found
+
+
+POSTGRES = os.environ.get("LOANQUALITY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1/test")
+
+
+def test_peers_agree_with_the_engine_and_a_broken_rule_is_named(tmp_path):
+    """pandas and PostgreSQL compute the same categories, metrics and matrix as the engine;
+    after the engine closes with OD90 from 80 days, the check names the loans and figures."""
+    lake, (first, second) = fast_lake(tmp_path, 5_000, progress=lambda _: None)
+    run_close(lake.data_dir, first)
+    run_close(lake.data_dir, second)
+    files = peer_inputs(lake, first, second)
+    by_pandas = pandas_close(files, second)
+    peer_postgres.load(POSTGRES, files)
+    peer_postgres.run(POSTGRES, second)
+    by_postgres = peer_postgres.results(POSTGRES)
+    assert peer_differences(lake, second, by_pandas, "pandas") == []
+    assert peer_differences(lake, second, by_postgres, "postgres") == []
+    # the check reads every figure: 5,000 loans, 8 groupings of keys, a non-empty matrix
+    assert len(by_pandas["classified"]) == 5_000
+    assert set(by_postgres["metrics"].group_by) == set(GROUPINGS)
+    assert by_pandas["migration"].loan_count.sum() > 4_000
+
+    broken = tmp_path / "broken.toml"
+    rules = (Path(shipped.__file__).parent / "cn-2023.toml").read_text(encoding="utf-8")
+    broken.write_text(rules.replace('"OD90", days_over = 90', '"OD90", days_over = 80'))
+    run_close(lake.data_dir, second, ruleset=load_ruleset(str(broken)))
+    for name, peer in (("pandas", by_pandas), ("postgres", by_postgres)):
+        found = peer_differences(lake, second, peer, name)
+        assert any(f.startswith("classified.final_category (") for f in found), found
+        assert any(f.startswith("metrics.npl_balance (") for f in found), found
