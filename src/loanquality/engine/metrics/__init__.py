@@ -96,62 +96,50 @@ def org_closure(orgs: pa.Table) -> pa.Table:
     return pa.table({"org_id": [p[0] for p in pairs], "ancestor": [p[1] for p in pairs]})
 
 
+def _keyed(t: ibis.Table, groupings: tuple[str, ...]) -> ibis.Table:
+    """Every row of ``t`` once per grouping, with ``group_by`` and ``key`` (an org row keyed
+    by the row's own org: ``_up_the_tree`` takes it to every org above). One pass feeds every
+    grouping, so nothing per loan is kept in memory between groupings."""
+    names = ibis.memtable({"group_by": list(groupings)})
+    rows = t.cross_join(names)
+    keys = [
+        (rows["group_by"] == g, rows[c].cast("string").fill_null(""))
+        for g, c in GROUPINGS.items()
+        if c and g in groupings
+    ]
+    return rows.mutate(key=ibis.cases(*keys, else_=ibis.literal(TOTAL_KEY)) if keys else TOTAL_KEY)
+
+
+def _up_the_tree(rows: ibis.Table, closure: ibis.Table) -> ibis.Table:
+    """``rows`` (group_by, key, …) with each org row repeated for every org above its key,
+    itself included, keyed by that org; the other groupings' rows as they are."""
+    is_org = rows["group_by"] == "org"
+    # an equality on one column, so that the join is a hash join
+    rows = rows.mutate(_org=is_org.ifelse(rows.key, ibis.null("string")))
+    up = rows.left_join(closure, rows._org == closure.org_id)
+    up = up.filter(up._org.isnull() | up.ancestor.notnull())
+    return up.mutate(key=up.ancestor.fill_null(up.key)).drop("_org", "org_id", "ancestor")
+
+
 def _sum_by(
     t: ibis.Table,
-    grouping: str,
     columns: list[str],
     closure: ibis.Table,
+    groupings: tuple[str, ...],
     extra: tuple[str, ...] = (),
 ) -> ibis.Table:
-    """Sum ``columns`` of ``t`` (whole fen, see ``to_fen``: exact) per key of ``grouping`` (and
-    ``extra`` columns); an org's key collects its whole subtree. Returns group_by, key,
-    *extra, *columns in yuan."""
-    sums = {c: t[c].sum() for c in columns}
-    column = GROUPINGS[grouping]
-    if column is None:
-        grouped = t.group_by(*extra).aggregate(**sums) if extra else t.aggregate(**sums)
-        grouped = grouped.mutate(key=ibis.literal(TOTAL_KEY))
-    elif grouping == "org":
-        leaves = t.group_by(t.org_id, *extra).aggregate(**sums)
-        rolled = leaves.inner_join(closure, "org_id")
-        grouped = rolled.group_by(*extra, key=rolled.ancestor).aggregate(
-            **{c: rolled[c].sum() for c in columns}
-        )
-    else:
-        key = t[column].cast("string").fill_null("")
-        grouped = t.group_by(*extra, key=key).aggregate(**sums)
-    return grouped.select(
-        group_by=ibis.literal(grouping),
-        key=grouped.key,
-        **{c: grouped[c] for c in extra},
-        **{c: in_yuan(grouped[c]) for c in columns},
-    )
+    """Sum ``columns`` of ``t`` (whole fen, see ``to_fen``: exact) per key of every grouping
+    (and ``extra`` columns). Returns group_by, key, *extra, *columns in whole fen."""
+    rows = _keyed(t, groupings)
+    sums = rows.group_by("group_by", "key", *extra).aggregate(**{c: rows[c].sum() for c in columns})
+    if "org" in groupings:  # an org's key collects its whole subtree
+        up = _up_the_tree(sums, closure)
+        sums = up.group_by("group_by", "key", *extra).aggregate(**{c: up[c].sum() for c in columns})
+    return sums.select("group_by", "key", *extra, *columns)
 
 
-def _rows_by(t: ibis.Table, grouping: str, closure: ibis.Table, column: str) -> ibis.Table:
-    """``_sum_by`` of ``_balance`` for rows that are alone in their (key, ``column``): the
-    rows themselves, keyed (an org's key once for each org above it)."""
-    source = GROUPINGS[grouping]
-    if source is None:
-        keyed = t.mutate(key=ibis.literal(TOTAL_KEY))
-    elif grouping == "org":
-        rolled = t.inner_join(closure, "org_id")
-        keyed = rolled.mutate(key=rolled.ancestor)
-    else:
-        keyed = t.mutate(key=t[source].cast("string").fill_null(""))
-    return keyed.select(
-        group_by=ibis.literal(grouping),
-        key=keyed.key,
-        **{column: keyed[column]},
-        _balance=in_yuan(keyed._balance),
-    )
-
-
-def _parts_table(table: ibis.Table, parts: dict[str, ibis.Value], names: list[str]) -> ibis.Table:
-    """``table``'s group columns with every part of ``names`` in whole fen (0 where this
-    source has none)."""
-    values = {n: to_fen(parts[n]) if n in parts else ibis.literal(0, "int64") for n in names}
-    return table.select(*GROUP_COLUMNS, **values)
+def _in_yuan(t: ibis.Table, columns) -> ibis.Table:
+    return t.mutate(**{c: in_yuan(t[c]) for c in columns})
 
 
 def compute_metrics(
@@ -166,17 +154,27 @@ def compute_metrics(
         sources.append(
             (_with_loan_groups(inputs.repayments, inputs.current, inputs.previous), "flow_parts")
         )
-    collected = []
+    # each source summed on its own (in one pass over its rows), then the small results added
+    summed = []
     for table, kind in sources:
         parts: dict[str, ibis.Value] = {}
         for family in FAMILIES:
             if hasattr(family, kind):
                 parts |= getattr(family, kind)(table, period)
-        collected.append((table, parts))
-    names = sorted({name for _, parts in collected for name in parts} | _ALWAYS_PARTS)
-    stacked = ibis.union(*(_parts_table(t, p, names) for t, p in collected))
-
-    sums = ibis.union(*(_sum_by(stacked, g, names, inputs.org_closure) for g in groupings))
+        rows = table.select(*GROUP_COLUMNS, **{n: to_fen(v) for n, v in parts.items()})
+        summed.append(_sum_by(rows, list(parts), inputs.org_closure, groupings))
+    names = sorted({c for t in summed for c in t.columns} - {"group_by", "key"} | _ALWAYS_PARTS)
+    zero = ibis.literal(0, "int64")
+    stacked = ibis.union(
+        *(
+            t.select("group_by", "key", **{n: t[n] if n in t.columns else zero for n in names})
+            for t in summed
+        )
+    )
+    sums = _in_yuan(
+        stacked.group_by("group_by", "key").aggregate(**{n: stacked[n].sum() for n in names}),
+        names,
+    )
     sums = _with_org_amounts(sums, inputs, groupings)
     sums = _with_concentration(sums, current, inputs.org_closure, groupings)
     sums = _with_history(sums, inputs, period)
@@ -211,18 +209,9 @@ def compute_migration(inputs: Inputs, groupings: tuple[str, ...] = tuple(GROUPIN
         closing_balance=to_fen(f.closing_balance),
         renewed_opening_balance=to_fen(f.renewed.ifelse(f.opening_balance, 0.0)),
     )
-    return ibis.union(
-        *(
-            _sum_by(
-                cells,
-                g,
-                list(MATRIX_COUNTS),
-                inputs.org_closure,
-                extra=("from_category", "to_state"),
-            )
-            for g in groupings
-        )
-    )
+    counts = list(MATRIX_COUNTS)
+    extra = ("from_category", "to_state")
+    return _in_yuan(_sum_by(cells, counts, inputs.org_closure, groupings, extra), counts)
 
 
 # parts a family's finish reads even when the period has no previous close or no flows
@@ -268,12 +257,8 @@ def _org_amount(
     if table is None:
         return None
     amounts = table.select("org_id", **{column: to_fen(table[column])})
-    keyed = []
-    if "total" in groupings:
-        keyed.append(_sum_by(amounts, "total", [column], closure))
-    if "org" in groupings:
-        keyed.append(_sum_by(amounts, "org", [column], closure))
-    return ibis.union(*keyed) if keyed else None
+    keyed = tuple(g for g in ("total", "org") if g in groupings)
+    return _in_yuan(_sum_by(amounts, [column], closure, keyed), [column]) if keyed else None
 
 
 def _with_org_amounts(sums: ibis.Table, inputs: Inputs, groupings) -> ibis.Table:
@@ -303,7 +288,6 @@ def _with_concentration(
     )
     # a customer outside any group is its own group: only real groups need summing apart
     in_groups = on_books.filter(on_books._group.notnull())
-    # a customer with one loan needs no summing: its balance in any group is that loan's
     single = on_books._customer_loans == 1
     per = {}
     for name, table, column in (
@@ -311,18 +295,20 @@ def _with_concentration(
         ("groups", in_groups, "_group"),
         ("industries", on_books, "_industry"),
     ):
-        rows = [_sum_by(table, g, ["_balance"], closure, extra=(column,)) for g in groupings]
+        rows = _sum_by(table, ["_balance"], closure, groupings, extra=(column,))
         if name == "customers":
-            rows += [_rows_by(on_books.filter(single), g, closure, column) for g in groupings]
-        per[name] = (
-            ibis.union(*rows)
-            .rename({"balance": "_balance", "id": column})
-            .mutate(key=ibis._["group_by"] + "\x1f" + ibis._.key)
-        )
+            # a customer with one loan needs no summing: its balance in any key is that loan's
+            alone = _keyed(on_books.filter(single), groupings).select(*rows.columns)
+            if "org" in groupings:
+                alone = _up_the_tree(alone, closure)
+            rows = ibis.union(rows, alone)
+        per[name] = rows.select("group_by", "key", balance=rows._balance)
     summary = concentration.summarise(per["customers"], per["groups"], per["industries"])
-    summary = summary.mutate(_composite=summary.key).drop("key")
-    keyed = sums.mutate(_composite=sums["group_by"] + "\x1f" + sums.key)
-    return attach(keyed, summary, "_composite").drop("_composite")
+    summary = summary.rename(_group_by="group_by", _key="key")
+    joined = sums.left_join(
+        summary, [sums["group_by"] == summary._group_by, sums.key == summary._key]
+    )
+    return joined.drop("_group_by", "_key")
 
 
 def _with_history(sums: ibis.Table, inputs: Inputs, period: Period) -> ibis.Table:

@@ -6,7 +6,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from loanquality.engine.metrics.base import Metric, Period, ratio
-from loanquality.engine.tables import CENTS, in_yuan, money_sum, to_fen
+from loanquality.engine.tables import in_yuan
 
 METRICS = (
     Metric(
@@ -55,27 +55,37 @@ METRICS = (
 )
 
 
+KEY = ("group_by", "key")
+
+
 def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table) -> ibis.Table:
-    """From balances per (key, customer), per (key, related-party group: customers with a
-    group_id only) and per (key, industry):
-    one row per key with the top-ten, largest and HHI figures."""
+    """From balances in whole fen per (group_by, key, customer), per (group_by, key,
+    related-party group: customers with a group_id only) and per (group_by, key, industry):
+    one row per (group_by, key) with the top-ten, largest and HHI figures in yuan."""
     top = _top_customers(customers)
     # the largest group is the largest real group or, if larger, the largest customer (one
     # outside any group is its own; one inside is never larger than its group)
-    real = groups.group_by(_key=groups.key).aggregate(_largest_real=groups.balance.max())
-    top = top.left_join(real, top.key == real._key).drop("_key")
+    real = groups.group_by(*KEY).aggregate(_largest_real=groups.balance.max())
+    top = top.left_join(real, list(KEY)).drop(*(f"{k}_right" for k in KEY))
     top = top.mutate(
-        part_largest_group_balance=ibis.greatest(
-            top.part_largest_borrower_balance, top._largest_real.fill_null(0.0)
-        )
-    ).drop("_largest_real")
-    # Σ (b_i / B)² as Σ b_i² / B², both sums exact, so the index does not depend on the order
-    cents = industries.balance.cast(CENTS)
-    hhi = industries.group_by("key").aggregate(
-        _squares=(cents * cents).sum().cast("float64"), _total=money_sum(industries.balance)
+        part_largest_group_balance=ibis.greatest(top._largest, top._largest_real.fill_null(0))
     )
-    hhi = hhi.select("key", industry_hhi=ratio(hhi._squares, hhi._total**2).fill_null(0.0))
-    return top.inner_join(hhi, "key")
+    top = top.select(
+        *KEY,
+        part_top10_balance=in_yuan(top._top10),
+        part_largest_borrower_balance=in_yuan(top._largest),
+        part_largest_group_balance=in_yuan(top.part_largest_group_balance),
+    )
+    # Σ (b_i / B)² as Σ b_i² / B², both sums exact, so the index does not depend on the order
+    fen = industries.balance.cast(WHOLE)
+    hhi = industries.group_by(*KEY).aggregate(
+        _squares=(fen * fen).sum().cast("float64"), _total=fen.sum().cast("float64")
+    )
+    hhi = hhi.select(*KEY, industry_hhi=ratio(hhi._squares, hhi._total**2).fill_null(0.0))
+    return top.inner_join(hhi, list(KEY))
+
+
+WHOLE = dt.Decimal(38, 0)  # a square of fen overflows int64
 
 
 @ibis.udf.agg.builtin(name="max")
@@ -89,19 +99,17 @@ def _list_sum(arg: dt.Array(dt.int64)) -> dt.int64:
 
 
 def _top_customers(customers: ibis.Table) -> ibis.Table:
-    """Per key, the ten largest customers' balance and the largest one. DuckDB keeps the
-    ten largest per key as it goes; elsewhere (Spark) every key's customers are ranked."""
-    largest = customers.balance.max()
+    """Per (group_by, key), the ten largest customers' balance and the largest one, in fen.
+    DuckDB keeps the ten largest per key as it goes; elsewhere (Spark) every key's customers
+    are ranked."""
     if ibis.get_backend(customers).name == "duckdb":
-        ten = _list_sum(_largest(to_fen(customers.balance), 10))
-        return customers.group_by("key").aggregate(
-            part_top10_balance=in_yuan(ten), part_largest_borrower_balance=largest
+        return customers.group_by(*KEY).aggregate(
+            _top10=_list_sum(_largest(customers.balance, 10)), _largest=customers.balance.max()
         )
-    rank = ibis.row_number().over(group_by=customers.key, order_by=ibis.desc(customers.balance))
+    rank = ibis.row_number().over(group_by=list(KEY), order_by=ibis.desc(customers.balance))
     ranked = customers.mutate(_rank=rank)
-    return ranked.group_by("key").aggregate(
-        part_top10_balance=money_sum(ranked.balance, where=ranked._rank < 10),
-        part_largest_borrower_balance=ranked.balance.max(),
+    return ranked.group_by(*KEY).aggregate(
+        _top10=ranked.balance.sum(where=ranked._rank < 10), _largest=ranked.balance.max()
     )
 
 
