@@ -146,7 +146,7 @@ def compute_metrics(
     inputs: Inputs, period: Period, groupings: tuple[str, ...] = tuple(GROUPINGS)
 ) -> ibis.Table:
     """Every metric of the catalogue, one row per (group_by, key), with the parts beside."""
-    current = _with_customer_balance(inputs.current)
+    current = _with_customer_totals(inputs.current, period)
     sources = [(current, "current_parts")]
     if inputs.previous is not None:
         sources.append((migration.opening_flows(inputs.previous, inputs.current), "opening_parts"))
@@ -229,15 +229,26 @@ _ALWAYS_PARTS = {
 }
 
 
-def _with_customer_balance(current: ibis.Table) -> ibis.Table:
-    """Each loan with its customer's whole live balance here (large-borrower share) and
-    number of live loans."""
+def _with_customer_totals(current: ibis.Table, period: Period) -> ibis.Table:
+    """Each loan with its customer's live balance here (``_customer_balance``: the
+    large-borrower share) and number of live loans (``_customer_loans``: concentration
+    sums only customers with more than one), for customers with more than one loan or a
+    large balance; null for the rest (one loan, not large).
+
+    Those customers are read into memory once: they are few next to the loans, and every
+    family then joins them instead of grouping all the customers again.
+    """
     live_balance = live(current).ifelse(current.balance, 0.0)
     customers = current.group_by(_customer=current.customer_id).aggregate(
         _customer_balance=money_sum(live_balance),
         _customer_loans=live(current).ifelse(1, 0).sum(),
     )
-    return attach(current, customers, "customer_id", "_customer")
+    notable = customers.filter(
+        (customers._customer_loans > 1)
+        | (customers._customer_balance >= period.large_borrower_balance)
+    )
+    kept = ibis.memtable(ibis.get_backend(current).to_pyarrow(notable))
+    return attach(current, kept, "customer_id", "_customer")
 
 
 def _with_loan_groups(
@@ -288,7 +299,7 @@ def _with_concentration(
     )
     # a customer outside any group is its own group: only real groups need summing apart
     in_groups = on_books.filter(on_books._group.notnull())
-    single = on_books._customer_loans == 1
+    single = on_books._customer_loans.fill_null(1) == 1
     per = {}
     for name, table, column in (
         ("customers", on_books.filter(~single), "_customer"),
