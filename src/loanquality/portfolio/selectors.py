@@ -24,6 +24,8 @@ LOAN_FILTERS = {
     "hidden": ("分类偏离（隐性不良）", "deviation"),
 }
 LIVE = "NOT coalesce(written_off, FALSE) AND NOT coalesce(off_balance, FALSE)"
+# A semi-join against the list: a hash lookup per row, where list_contains walks the list
+IN_ORGS = "org_id IN (SELECT unnest($orgs))"
 
 
 def _files(table: str, as_of: dt.date | None = None) -> str:
@@ -146,24 +148,44 @@ def loans(
     if org and not scope.covers(org):
         return LoanPage([], 0, 0.0)
     orgs = scope.tree.subtree(org) if org else list(scope.orgs)
-    where = ["list_contains($orgs, org_id)", LIVE, LOAN_FILTERS[kind][1]]
+    where = [IN_ORGS, LIVE, LOAN_FILTERS[kind][1]]
     params: dict = {"orgs": orgs}
     if manager:
         where.append("manager_id = $manager")
         params["manager"] = manager
+    table = f"read_parquet({_files('classified', as_of)})"
+    page = f"ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}"
     if query:
-        where.append("(loan_id = $q OR customer_id = $q OR contains(customer_name, $q))")
+        # match on the three text columns alone first, then read the few matched loans
+        # whole (the file's row-group statistics skip the rest) and count them in one go
         params["q"] = query.strip()
-    source = f"read_parquet({_files('classified', as_of)}) WHERE {' AND '.join(where)}"
+        rows = _query(
+            f"""WITH hits AS MATERIALIZED (
+                    SELECT loan_id FROM {table}
+                    WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
+                ), matched AS MATERIALIZED (
+                    SELECT {LOAN_LIST_COLUMNS} FROM {table}
+                    WHERE loan_id IN (SELECT loan_id FROM hits) AND {" AND ".join(where)}
+                )
+                SELECT *, (SELECT count(*) FROM matched) AS _n,
+                       (SELECT coalesce(sum(balance), 0) FROM matched) AS _balance
+                FROM matched {page}""",
+            params,
+        )
+        if not rows:
+            return LoanPage([], 0, 0.0)
+        total, balance = rows[0]["_n"], rows[0]["_balance"]
+        return LoanPage([_without(r, "_n", "_balance") for r in rows], total, balance)
+    source = f"{table} WHERE {' AND '.join(where)}"
     counted = _query(
         f"SELECT count(*) AS n, coalesce(sum(balance), 0) AS balance FROM {source}", params
     )[0]
-    rows = _query(
-        f"""SELECT {LOAN_LIST_COLUMNS} FROM {source}
-            ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}""",
-        params,
-    )
+    rows = _query(f"SELECT {LOAN_LIST_COLUMNS} FROM {source} {page}", params)
     return LoanPage(rows, counted["n"], counted["balance"])
+
+
+def _without(row: dict, *names: str) -> dict:
+    return {k: v for k, v in row.items() if k not in names}
 
 
 def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
@@ -175,7 +197,7 @@ def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
         f"""
         WITH seen AS (
             SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
-            WHERE list_contains($orgs, org_id)
+            WHERE {IN_ORGS}
         ), matched AS (
             SELECT DISTINCT customer_id FROM seen
             WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
@@ -199,7 +221,7 @@ def customer_loans(scope: Scope, customer_ids: list[str]) -> dict[str, list[dict
     rows = _query(
         f"""
         SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
-        WHERE list_contains($customers, customer_id) AND list_contains($orgs, org_id)
+        WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
         QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
         ORDER BY as_of DESC, loan_id
         """,
@@ -228,7 +250,8 @@ def loans_at_close(as_of: dt.date, loan_ids: list[str]) -> list[dict]:
         return []
     return _query(
         f"""SELECT *, DATE '{as_of.isoformat()}' AS as_of
-            FROM read_parquet({_files("classified", as_of)}) WHERE list_contains($ids, loan_id)""",
+            FROM read_parquet({_files("classified", as_of)})
+            WHERE loan_id IN (SELECT unnest($ids))""",
         {"ids": loan_ids},
     )
 
