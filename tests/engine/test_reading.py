@@ -7,7 +7,8 @@ import pytest
 from helpers import LEDGER_HEADER_EN, LEDGER_HEADER_ZH, LEDGER_ROWS, write_frame, write_ledger
 from loanquality.engine.convert import MappingProfile
 from loanquality.engine.ingest import read_input
-from loanquality.engine.reading import detect_encoding
+from loanquality.engine.problems import InputRejected
+from loanquality.engine.reading import detect_encoding, read_text_table
 
 EXPECTED = {
     "loan_id": ["L001", "L002", "L003"],
@@ -151,3 +152,14 @@ def test_the_documented_mapping_example_works(tmp_path):
     assert data.column("customer_type").to_pylist() == ["micro"]
     assert data.column("bank_category").to_pylist() == [3]
     assert data.column("retail").to_pylist() == [False]
+
+
+def test_a_damaged_workbook_is_a_clear_error_in_both_languages(tmp_path):
+    damaged = tmp_path / "借据.xlsx"
+    damaged.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputRejected) as rejected:
+        read_text_table(damaged)
+    problem = rejected.value.problems[0]
+    assert problem.file == "借据.xlsx"
+    assert "cannot be read as an Excel workbook" in problem.english
+    assert problem.chinese == "无法作为 Excel 工作簿读取"

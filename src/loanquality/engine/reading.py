@@ -92,27 +92,40 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _read_xlsx(path: Path) -> pa.Table:
-    from openpyxl import load_workbook
+    """The first sheet, read by calamine (Rust): a million-row ledger in seconds where a
+    Python reader takes minutes. Formulas read as their last computed values."""
+    from python_calamine import CalamineError, CalamineWorkbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        while header and not header[-1]:
-            header.pop()
-        if not header:
-            raise InputRejected(
-                [Problem(path.name, 1, None, None, None, "has no header row", "缺少表头行")]
-            )
-        _reject_repeated_headers(path, header)
-        columns: list[list[str | None]] = [[] for _ in header]
-        width = len(header)
-        for row in rows:
-            cells = (tuple(row) + (None,) * width)[:width]
-            for values, cell in zip(columns, cells, strict=True):
-                values.append(_cell_text(cell))
-    finally:
-        book.close()
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
+    except CalamineError as error:  # not a workbook, damaged, or protected by a password
+        raise InputRejected(
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"cannot be read as an Excel workbook: {error}",
+                    "无法作为 Excel 工作簿读取",
+                )
+            ]
+        ) from error
+    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        raise InputRejected(
+            [Problem(path.name, 1, None, None, None, "has no header row", "缺少表头行")]
+        )
+    _reject_repeated_headers(path, header)
+    columns: list[list[str | None]] = [[] for _ in header]
+    width = len(header)
+    for row in rows:
+        cells = (tuple(row) + (None,) * width)[:width]
+        for values, cell in zip(columns, cells, strict=True):
+            values.append(_cell_text(cell))
     # Excel often carries blank rows below the data; rows inside the data keep their line
     while columns[0] and all(values[-1] is None for values in columns):
         for values in columns:
