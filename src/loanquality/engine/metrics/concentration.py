@@ -56,6 +56,7 @@ METRICS = (
 
 
 KEY = ("group_by", "key")
+WHOLE = dt.Decimal(38, 0)  # a square of fen overflows int64
 
 
 def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table) -> ibis.Table:
@@ -83,9 +84,6 @@ def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table)
     )
     hhi = hhi.select(*KEY, industry_hhi=ratio(hhi._squares, hhi._total**2).fill_null(0.0))
     return top.inner_join(hhi, list(KEY))
-
-
-WHOLE = dt.Decimal(38, 0)  # a square of fen overflows int64
 
 
 @ibis.udf.agg.builtin(name="max")
