@@ -109,14 +109,15 @@ def classify(
     final = man.when.ifelse(t._override_category, t.rule_category).cast("int8")
     order = [b.code for b in ruleset.overdue] + list(REASON_ORDER)
     by_code = {r.code: r for r in fired}
-    reasons = ibis.literal("")
-    for code in order:
-        if code in by_code:
-            reasons = reasons + by_code[code].when.ifelse(";" + code, "")
+    # one concat_ws skipping the rules that did not fire (nulls): ~16 concatenations a loan
+    # of ever-longer strings cost twice as much at ten million loans
+    reasons = ibis.literal(";").join(
+        [by_code[code].when.ifelse(code, ibis.null("string")) for code in order if code in by_code]
+    )
     t = t.mutate(
         final_category=final,
         final_category_label=ibis.cases(*((final == k, v) for k, v in CATEGORY_LABELS.items())),
-        reasons=reasons.substr(1),  # drop the leading separator
+        reasons=reasons,
         deviation=(t.bank_category.notnull() & (t.bank_category < final)).fill_null(False),
         npl_cure_date=t._cure_date,
         override_id=t._override_id,

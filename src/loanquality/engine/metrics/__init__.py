@@ -307,13 +307,19 @@ def _with_concentration(
         ("industries", on_books, "_industry"),
     ):
         rows = _sum_by(table, ["_balance"], closure, groupings, extra=(column,))
+        rows = rows.select("group_by", "key", balance=rows._balance)
         if name == "customers":
-            # a customer with one loan needs no summing: its balance in any key is that loan's
-            alone = _keyed(on_books.filter(single), groupings).select(*rows.columns)
+            # A customer with one loan needs no summing: its balance in any key is that
+            # loan's. Only the ten largest of each key can matter, and an org's ten largest
+            # are among its orgs' (itself included) ten largest: those go up the tree.
+            alone = _keyed(on_books.filter(single), groupings)
+            leaders = concentration.ten_largest(
+                alone.select("group_by", "key", balance=alone._balance)
+            )
             if "org" in groupings:
-                alone = _up_the_tree(alone, closure)
-            rows = ibis.union(rows, alone)
-        per[name] = rows.select("group_by", "key", balance=rows._balance)
+                leaders = _up_the_tree(leaders, closure)
+            rows = ibis.union(rows, leaders)
+        per[name] = rows
     summary = concentration.summarise(per["customers"], per["groups"], per["industries"])
     summary = summary.rename(_group_by="group_by", _key="key")
     joined = sums.left_join(

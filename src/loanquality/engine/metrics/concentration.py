@@ -91,24 +91,20 @@ def _largest(arg: dt.int64, n: dt.int64) -> dt.Array(dt.int64):
     """DuckDB's max(x, n): the n largest values, kept in a small heap per group."""
 
 
-@ibis.udf.scalar.builtin(name="list_sum")
-def _list_sum(arg: dt.Array(dt.int64)) -> dt.int64:
-    """DuckDB's list_sum."""
+def ten_largest(rows: ibis.Table) -> ibis.Table:
+    """The rows (group_by, key, balance) of the ten largest balances of each key. DuckDB
+    keeps them in a heap per key as it goes; elsewhere (Spark) each key's rows are ranked."""
+    if ibis.get_backend(rows).name == "duckdb":
+        heaps = rows.group_by(*KEY).aggregate(balance=_largest(rows.balance, 10))
+        return heaps.unnest("balance")
+    rank = ibis.row_number().over(group_by=list(KEY), order_by=ibis.desc(rows.balance))
+    return rows.filter(rank < 10)
 
 
 def _top_customers(customers: ibis.Table) -> ibis.Table:
-    """Per (group_by, key), the ten largest customers' balance and the largest one, in fen.
-    DuckDB keeps the ten largest per key as it goes; elsewhere (Spark) every key's customers
-    are ranked."""
-    if ibis.get_backend(customers).name == "duckdb":
-        return customers.group_by(*KEY).aggregate(
-            _top10=_list_sum(_largest(customers.balance, 10)), _largest=customers.balance.max()
-        )
-    rank = ibis.row_number().over(group_by=list(KEY), order_by=ibis.desc(customers.balance))
-    ranked = customers.mutate(_rank=rank)
-    return ranked.group_by(*KEY).aggregate(
-        _top10=ranked.balance.sum(where=ranked._rank < 10), _largest=ranked.balance.max()
-    )
+    """Per (group_by, key), the ten largest customers' balance and the largest one, in fen."""
+    top = ten_largest(customers)
+    return top.group_by(*KEY).aggregate(_top10=top.balance.sum(), _largest=top.balance.max())
 
 
 def finish(s: ibis.Table, period: Period) -> dict[str, ibis.Value]:
