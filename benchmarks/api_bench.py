@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import duckdb
-from web_bench import free_port, percentile
+from web_bench import latencies, serving
 
 USER, PASSWORD = "bench_risk", "loanquality-bench"
 
@@ -44,27 +43,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    orgs = duckdb.sql(
+    head_office = duckdb.sql(
         f"SELECT org_id FROM '{args.data_dir}/lake/orgs/*/*.parquet' WHERE parent_id IS NULL"
     ).fetchone()[0]
     added = cli(
         *("user", "add", USER, "--data-dir", str(args.data_dir), "--password", PASSWORD),
-        *("--role", "risk", "--org", orgs),
+        *("--role", "risk", "--org", head_office),
     )
     if added.returncode not in (0, 2):  # 2: the user is there from an earlier run
         sys.exit(added.stderr)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/api/v1"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    serve = ["serve", "--data-dir", str(args.data_dir), "--port", str(port)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "loanquality.cli", *serve],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with serving(args.data_dir) as server:
+        base = server + "/api/v1"
         credentials = json.dumps({"username": USER, "password": PASSWORD}).encode()
         for _ in range(150):
             try:
@@ -109,24 +99,10 @@ def main() -> None:
             "loans_by_loan_id": timed(by_loan_id),
             "loans_by_name": timed(by_name),
         }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    peer = statistics.median(results["closes (peer)"])
     report = {
         "loans": duckdb.sql(f"SELECT count(*) FROM '{latest}/part-0.parquet'").fetchone()[0],
         "requests": args.requests,
-        **{
-            name: {
-                "p50_ms": round(percentile(t, 0.5), 1),
-                "p95_ms": round(percentile(t, 0.95), 1),
-                "p50_to_peer": round(percentile(t, 0.5) / peer, 1),
-            }
-            for name, t in results.items()
-        },
+        **latencies(results, "closes (peer)"),
     }
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:

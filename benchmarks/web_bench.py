@@ -12,6 +12,7 @@ a page that reads no data). Reports p50/p95 in milliseconds and the ratio to the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -40,6 +41,41 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+@contextlib.contextmanager
+def serving(data_dir: Path):
+    """``loanquality serve`` (gunicorn, 2 workers) on a free port; yields its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    command = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loanquality.cli", *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def latencies(results: dict[str, list[float]], peer: str) -> dict:
+    """p50/p95 in milliseconds of each request kind, and p50 against the peer's median."""
+    middle = statistics.median(results[peer])
+    return {
+        name: {
+            "p50_ms": round(percentile(times, 0.5), 1),
+            "p95_ms": round(percentile(times, 0.95), 1),
+            "p50_to_peer": round(percentile(times, 0.5) / middle, 1),
+        }
+        for name, times in results.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("demo-data"))
@@ -47,25 +83,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loanquality.cli",
-            "serve",
-            "--data-dir",
-            str(args.data_dir),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with serving(args.data_dir) as base:
         opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
@@ -109,21 +127,7 @@ def main() -> None:
             "search_by_name": timed(name),
             "search_by_loan_id": timed(loan),
         }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    peer = statistics.median(results["login_page (peer)"])
-    report = {
-        page: {
-            "p50_ms": round(percentile(t, 0.5), 1),
-            "p95_ms": round(percentile(t, 0.95), 1),
-            "p50_to_peer": round(percentile(t, 0.5) / peer, 1),
-        }
-        for page, t in results.items()
-    }
+    report = latencies(results, "login_page (peer)")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import loan_in, logged_in
 from helpers import snapshot
-from loanquality.engine.lake import Lake
+from loanquality.engine.lake import PART_FILE, Lake
 from loanquality.operations.models import CloseRun, ImportRun
 from loanquality.portfolio.scope import org_tree
+from loanquality.portfolio.selectors import loan_history
 
 NEW_DATE = dt.date(2030, 1, 31)
 
@@ -136,3 +137,27 @@ def test_closing_a_date_never_imported_is_refused(head_office):
 def test_a_page_number_past_any_ledger_is_an_empty_page(head_office):
     answer = logged_in(head_office).get("/loans/", {"kind": "npl", "page": str(10**40)})
     assert answer.status_code == 200
+
+
+def test_a_close_published_before_a_column_existed_still_searches(head_office, own_data_dir):
+    """A bank upgrades: its first close was published before ``upgrade_allowed`` existed.
+    Search and the loan page read every close together: they must answer, and keep the
+    newer close's column (empty for the older close)."""
+    lake = Lake(own_data_dir)
+    first, latest = lake.as_ofs("classified")[0], lake.as_ofs("classified")[-1]
+    path = lake.partition("classified", first) / PART_FILE
+    older = pq.read_table(path)
+    pq.write_table(older.drop_columns(["upgrade_allowed"]), path)
+    loan = older.slice(0, 1).to_pylist()[0]
+    page = logged_in(head_office).get("/search/", {"q": loan["customer_id"]})
+    assert page.status_code == 200
+    assert [c["customer_id"] for c in page.context["customers"]] == [loan["customer_id"]]
+    history = {h["as_of"]: h for h in loan_history(loan["loan_id"])}
+    assert history[first]["upgrade_allowed"] is None
+    assert history[latest]["upgrade_allowed"] in (True, False)
+
+    # and the other way round: a later close without a column an earlier one has
+    later = lake.partition("classified", latest) / PART_FILE
+    pq.write_table(pq.read_table(later).drop_columns(["override_refused"]), later)
+    page = logged_in(head_office).get("/search/", {"q": loan["customer_id"]})
+    assert page.status_code == 200

@@ -11,12 +11,15 @@ from loanquality.engine.lake import PART_FILE, Lake
 
 
 def lake_table(con: BaseBackend, lake: Lake, table: str) -> ibis.Table:
-    """Every partition of ``table`` as one Ibis table with an ``as_of`` date column."""
+    """Every partition of ``table`` as one Ibis table with an ``as_of`` date column, columns
+    matched by name (a partition written by an older version lacks the newer columns)."""
     folder = lake.root / table
-    if con.name == "pyspark":
-        data = con.read_parquet(str(folder))  # Spark discovers as_of=... partitions itself
+    if con.name == "pyspark":  # Spark discovers the as_of=... partitions itself
+        data = con.read_parquet(str(folder), mergeSchema="true")
     else:
-        data = con.read_parquet(str(folder / "as_of=*" / PART_FILE), hive_partitioning=True)
+        data = con.read_parquet(
+            str(folder / "as_of=*" / PART_FILE), hive_partitioning=True, union_by_name=True
+        )
     return data.mutate(as_of=data.as_of.cast("date"))
 
 

@@ -28,6 +28,11 @@ LIVE = "NOT coalesce(written_off, FALSE) AND NOT coalesce(off_balance, FALSE)"
 IN_ORGS = "org_id IN (SELECT unnest($orgs))"
 
 
+# Every close at once, matched by column name: closes published by an older version lack
+# the columns added since (null there), and none is dropped for lacking one.
+EVERY_CLOSE = "hive_partitioning = true, union_by_name = true"
+
+
 def _files(table: str, as_of: dt.date | None = None) -> str:
     """A quoted Parquet path (one partition) or glob (every as-of) of a lake table."""
     if as_of is None:
@@ -100,7 +105,7 @@ def metric_history(group_by: str, key: str) -> list[dict]:
     if not closed_dates():
         return []
     return _query(
-        f"""SELECT * FROM read_parquet({_files("metrics")}, hive_partitioning = true)
+        f"""SELECT * FROM read_parquet({_files("metrics")}, {EVERY_CLOSE})
             WHERE group_by = $group_by AND key = $key ORDER BY as_of""",
         {"group_by": group_by, "key": key},
     )
@@ -196,7 +201,7 @@ def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
     return _query(
         f"""
         WITH seen AS (
-            SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+            SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
             WHERE {IN_ORGS}
         ), matched AS (
             SELECT DISTINCT customer_id FROM seen
@@ -220,7 +225,7 @@ def customer_loans(scope: Scope, customer_ids: list[str]) -> dict[str, list[dict
         return {}
     rows = _query(
         f"""
-        SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+        SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
         WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
         QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
         ORDER BY as_of DESC, loan_id
@@ -238,7 +243,7 @@ def loan_history(loan_id: str) -> list[dict]:
     if not closed_dates():
         return []
     return _query(
-        f"""SELECT * FROM read_parquet({_files("classified")}, hive_partitioning = true)
+        f"""SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
             WHERE loan_id = $loan ORDER BY as_of""",
         {"loan": loan_id},
     )
