@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from loanquality.engine.problems import MAX_LISTED, InputRejected, Problem
+from loanquality.engine.problems import MAX_LISTED, InputRejected, Problem, file_rejected
 from loanquality.engine.schema import (
     CATEGORY_LABELS,
     CUSTOMER_TYPE_LABELS,
@@ -62,18 +62,10 @@ class MappingProfile:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise InputRejected(
-                [
-                    Problem(
-                        path.name,
-                        None,
-                        None,
-                        None,
-                        None,
-                        f"mapping profile cannot be read: {error}",
-                        f"映射配置文件无法读取：{error}",
-                    )
-                ]
+            raise file_rejected(
+                path.name,
+                f"mapping profile cannot be read: {error}",
+                f"映射配置文件无法读取：{error}",
             ) from error
         columns = {str(k): str(v) for k, v in data.get("columns", {}).items()}
         values = {

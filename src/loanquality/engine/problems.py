@@ -52,6 +52,11 @@ class InputRejected(Exception):
         super().__init__(report(self.problems, self.total))
 
 
+def file_rejected(file: str, english: str, chinese: str) -> InputRejected:
+    """A whole file cannot be used: no line, column or value to point at."""
+    return InputRejected([Problem(file, None, None, None, None, english, chinese)])
+
+
 def _order(problem: Problem) -> tuple[str, int, str]:
     return (problem.file, problem.line or 0, problem.column or "")
 

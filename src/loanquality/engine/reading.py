@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.problems import InputRejected, Problem, file_rejected
 
 
 def detect_encoding(data: bytes) -> str:
@@ -39,18 +39,8 @@ def read_text_table(path: Path) -> pa.Table:
     except InputRejected:
         raise
     except (OSError, ValueError, pa.ArrowException) as error:
-        raise InputRejected(
-            [
-                Problem(
-                    path.name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"cannot be read: {error}",
-                    f"文件无法读取：{error}",
-                )
-            ]
+        raise file_rejected(
+            path.name, f"cannot be read: {error}", f"文件无法读取：{error}"
         ) from error
 
 
@@ -99,18 +89,8 @@ def _read_xlsx(path: Path) -> pa.Table:
     try:
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
     except CalamineError as error:  # not a workbook, damaged, or protected by a password
-        raise InputRejected(
-            [
-                Problem(
-                    path.name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"cannot be read as an Excel workbook: {error}",
-                    "无法作为 Excel 工作簿读取",
-                )
-            ]
+        raise file_rejected(
+            path.name, f"cannot be read as an Excel workbook: {error}", "无法作为 Excel 工作簿读取"
         ) from error
     header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
     while header and not header[-1]:

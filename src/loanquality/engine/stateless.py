@@ -21,7 +21,7 @@ from loanquality.engine.classify import CLASSIFIED_COLUMNS, classify
 from loanquality.engine.convert import LINE, MappingProfile
 from loanquality.engine.dpd import with_overdue_days
 from loanquality.engine.ingest import check_references, read_input
-from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.problems import InputRejected, file_rejected
 from loanquality.engine.rules import RuleSet
 
 OUTPUT_LABELS = {
@@ -100,18 +100,10 @@ def classify_files(
 
 def check_output_path(path: Path) -> None:
     if path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputRejected(
-            [
-                Problem(
-                    path.name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    f"output must end in {', '.join(OUTPUT_SUFFIXES)}",
-                    f"输出文件应为 {'、'.join(OUTPUT_SUFFIXES)} 格式",
-                )
-            ]
+        raise file_rejected(
+            path.name,
+            f"output must end in {', '.join(OUTPUT_SUFFIXES)}",
+            f"输出文件应为 {'、'.join(OUTPUT_SUFFIXES)} 格式",
         )
 
 
