@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import resource
 import sys
@@ -47,10 +46,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import peer_postgres
-import pyarrow as pa
 import pyarrow.parquet as pq
 from classify_bench import median_seconds
 from fast_lake import fast_lake
+from pandas.api.types import is_numeric_dtype
 from peer_pandas import MATRIX, PEER_METRICS, pandas_close
 
 from loanquality.engine.close import run_close
@@ -80,33 +79,50 @@ CLOSE_TABLES = {
 }
 
 
-def published(lake: Lake, as_of) -> dict[str, pa.Table]:
-    return {
-        t: lake.read(t, as_of).sort_by([(k, "ascending") for k in keys])
-        for t, keys in CLOSE_TABLES.items()
-    }
+def published(lake: Lake, as_of) -> dict[str, pd.DataFrame]:
+    return {t: lake.read(t, as_of).to_pandas() for t in CLOSE_TABLES}
 
 
-def differences(reference: dict, other: dict) -> list[str]:
-    """Every column of every published table, row by row (numbers to 1e-9 relative)."""
+def table_differences(
+    table: str, keys: list[str], ours: pd.DataFrame, theirs: pd.DataFrame, name: str
+) -> list[str]:
+    """Every column of ``theirs`` against ``ours``, rows matched on ``keys``: numbers to 1e-9
+    relative, anything else equal, missing on both sides the same; at most three rows a
+    column are named."""
+    columns = [c for c in theirs.columns if c not in keys]
+    ours, theirs = ours[[*keys, *columns]].copy(), theirs[[*keys, *columns]].copy()
+    for key in keys:  # e.g. from_category: one type on both sides
+        ours[key], theirs[key] = ours[key].astype(str), theirs[key].astype(str)
+    joined = ours.merge(theirs, on=keys, how="outer", suffixes=("", "_other"), indicator=True)
     found = []
-    for table, data in reference.items():
-        theirs = other[table]
-        if data.num_rows != theirs.num_rows:
-            found.append(f"{table}: {data.num_rows} rows vs {theirs.num_rows}")
-            continue
-        for column in data.column_names:
-            ours, their = data.column(column).to_pylist(), theirs.column(column).to_pylist()
-            for row, (a, b) in enumerate(zip(ours, their, strict=True)):
-                same = a == b or (
-                    isinstance(a, float)
-                    and isinstance(b, float)
-                    and ((a != a and b != b) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9))
-                )
-                if not same:
-                    found.append(f"{table}.{column} row {row}: {a!r} vs {b!r}")
-                    break
+    for _, row in joined[joined._merge != "both"].head(3).iterrows():
+        side = "engine" if row._merge == "left_only" else name
+        found.append(f"{table} {tuple(row[keys])}: only in the {side}'s result")
+    both = joined[joined._merge == "both"]
+    for column in columns:
+        a, b = both[column], both[f"{column}_other"]
+        missing = a.isna().to_numpy() & b.isna().to_numpy()
+        if is_numeric_dtype(a):  # PostgreSQL's numeric arrives as Decimal
+            x = a.astype(float).to_numpy()
+            y = pd.to_numeric(b, errors="coerce").astype(float).to_numpy()
+            same = np.isclose(x, y, rtol=1e-9, atol=1e-9) | missing
+        else:
+            same = (a == b).to_numpy() | missing
+        for _, row in both[~same].head(3).iterrows():
+            found.append(
+                f"{table}.{column} {tuple(row[keys])}: engine {row[column]!r} vs "
+                f"{name} {row[f'{column}_other']!r}"
+            )
     return found
+
+
+def differences(reference: dict, other: dict, name: str = "other") -> list[str]:
+    """Every column of every published table of two closes of one date."""
+    return [
+        line
+        for table, keys in CLOSE_TABLES.items()
+        for line in table_differences(table, keys, reference[table], other[table], name)
+    ]
 
 
 def peer_inputs(lake: Lake, first, second) -> dict[str, str]:
@@ -119,38 +135,26 @@ def peer_inputs(lake: Lake, first, second) -> dict[str, str]:
     }
 
 
-PEER_KEYS = {
-    "classified": (["loan_id"], ["final_category"]),
-    "metrics": (["group_by", "key"], list(PEER_METRICS)),
-    "migration": (["group_by", "key", "from_category", "to_state"], list(MATRIX)),
+PEER_FIGURES = {
+    "classified": ["final_category"],
+    "metrics": list(PEER_METRICS),
+    "migration": list(MATRIX),
 }
 
 
 def peer_differences(lake: Lake, as_of, peer: dict[str, pd.DataFrame], name: str) -> list[str]:
-    """Every figure a peer computes against the engine's published one (numbers to 1e-9
-    relative; a missing ratio is missing on both sides); at most three rows a column."""
-    found = []
-    for table, (keys, figures) in PEER_KEYS.items():
-        ours = lake.read(table, as_of).select([*keys, *figures]).to_pandas()
-        theirs = peer[table][[*keys, *figures]].copy()
-        for key in keys[2:]:  # from_category, to_state: one type on both sides
-            ours[key], theirs[key] = ours[key].astype(str), theirs[key].astype(str)
-        joined = ours.merge(theirs, on=keys, how="outer", suffixes=("", "_peer"), indicator=True)
-        alone = joined[joined._merge != "both"]
-        for _, row in alone.head(3).iterrows():
-            side = "engine" if row._merge == "left_only" else name
-            found.append(f"{table} {tuple(row[keys])}: only in the {side}'s result")
-        both = joined[joined._merge == "both"]
-        for figure in figures:
-            a = pd.to_numeric(both[figure]).astype(float).to_numpy()
-            b = pd.to_numeric(both[f"{figure}_peer"]).astype(float).to_numpy()
-            same = np.isclose(a, b, rtol=1e-9, atol=1e-9) | (np.isnan(a) & np.isnan(b))
-            for _, row in both[~same].head(3).iterrows():
-                found.append(
-                    f"{table}.{figure} {tuple(row[keys])}: engine {row[figure]!r} vs "
-                    f"{name} {row[f'{figure}_peer']!r}"
-                )
-    return found
+    """Every figure a peer computes against the engine's published one."""
+    return [
+        line
+        for table, keys in CLOSE_TABLES.items()
+        for line in table_differences(
+            table,
+            keys,
+            lake.read(table, as_of).to_pandas(),
+            peer[table][[*keys, *PEER_FIGURES[table]]],
+            name,
+        )
+    ]
 
 
 def floor_query(files: list[Path]) -> str:
@@ -250,7 +254,11 @@ def main() -> None:
         "floor_ratio": round(engine / floor, 1),
         "peak_rss_mb": peak_rss_mb,
     }
-    found = differences(reference, published(lake, second)) if reference is not None else []
+    found = (
+        differences(reference, published(lake, second), args.engine)
+        if reference is not None
+        else []
+    )
     found += run_peers(args, lake, (first, second), loans, engine, result)
     compared = reference is not None or "peer_seconds" in result or "postgres_seconds" in result
     result["parity"] = not found if compared else None  # None: nothing to compare with
