@@ -31,6 +31,7 @@ from loanquality.engine.metrics import (
     Inputs,
     compute_metrics,
     compute_migration,
+    opening_cells,
     org_closure,
 )
 from loanquality.engine.metrics.base import Period
@@ -164,16 +165,22 @@ def run_close(
             year_parts=_year_parts(con, lake, as_of, closes),
         )
         staff = lake.read("staff", as_of) if lake.has("staff", as_of) else None
+        # last month's loans joined to this month's, summed once for the metrics and the matrix
+        cells = (
+            ibis.memtable(con.to_pyarrow(opening_cells(inputs, period)))
+            if previous is not None
+            else None
+        )
         by_group = [("group_by", "ascending"), ("key", "ascending")]
         metrics = with_labels(
-            con.to_pyarrow(compute_metrics(inputs, period)).sort_by(by_group), orgs, staff
+            con.to_pyarrow(compute_metrics(inputs, period, cells)).sort_by(by_group), orgs, staff
         )
 
         step("迁徙矩阵 migration")
-        cells = [*by_group, ("from_category", "ascending"), ("to_state", "ascending")]
+        order = [*by_group, ("from_category", "ascending"), ("to_state", "ascending")]
         migration = (
-            with_labels(con.to_pyarrow(compute_migration(inputs)).sort_by(cells), orgs, staff)
-            if previous is not None
+            with_labels(con.to_pyarrow(compute_migration(cells)).sort_by(order), orgs, staff)
+            if cells is not None
             else _empty_migration()
         )
 

@@ -142,27 +142,73 @@ def _in_yuan(t: ibis.Table, columns) -> ibis.Table:
     return t.mutate(**{c: in_yuan(t[c]) for c in columns})
 
 
-def compute_metrics(
+def _parts(table: ibis.Table, kind: str, period: Period) -> dict[str, ibis.Value]:
+    """Every family's parts of one kind (``current_parts``, ``opening_parts``, ``flow_parts``)."""
+    parts: dict[str, ibis.Value] = {}
+    for family in FAMILIES:
+        if hasattr(family, kind):
+            parts |= getattr(family, kind)(table, period)
+    return parts
+
+
+def _summed_parts(table: ibis.Table, kind: str, period: Period, inputs, groupings) -> ibis.Table:
+    parts = _parts(table, kind, period)
+    rows = table.select(*GROUP_COLUMNS, **{n: to_fen(v) for n, v in parts.items()})
+    return _sum_by(rows, list(parts), inputs.org_closure, groupings)
+
+
+MATRIX_CELL = ("from_category", "to_state")
+MATRIX_COUNTS = (
+    "loan_count",
+    "opening_balance",
+    "closing_balance",
+    "renewed_count",
+    "renewed_opening_balance",
+)
+
+
+def opening_cells(
     inputs: Inputs, period: Period, groupings: tuple[str, ...] = tuple(GROUPINGS)
 ) -> ibis.Table:
-    """Every metric of the catalogue, one row per (group_by, key), with the parts beside."""
+    """Last close's loans and where they went (``migration.opening_flows``), summed in whole
+    fen per group_by, key, from_category and to_state (1–5, repaid, written_off): the
+    migration matrix's counts and every family's opening parts. Needs a previous close.
+
+    This is the one join of two months of loans: the close computes it once and reads both
+    ``compute_metrics`` and ``compute_migration`` from it.
+    """
+    f = migration.opening_flows(inputs.previous, inputs.current)
+    columns = {
+        "loan_count": ibis.literal(1.0),
+        "renewed_count": f.renewed.ifelse(1.0, 0.0),
+        "opening_balance": f.opening_balance,
+        "closing_balance": f.closing_balance,
+        "renewed_opening_balance": f.renewed.ifelse(f.opening_balance, 0.0),
+        **_parts(f, "opening_parts", period),
+    }
+    rows = f.select(*GROUP_COLUMNS, *MATRIX_CELL, **{n: to_fen(v) for n, v in columns.items()})
+    return _sum_by(rows, list(columns), inputs.org_closure, groupings, MATRIX_CELL)
+
+
+def compute_metrics(
+    inputs: Inputs,
+    period: Period,
+    cells: ibis.Table | None = None,
+    groupings: tuple[str, ...] = tuple(GROUPINGS),
+) -> ibis.Table:
+    """Every metric of the catalogue, one row per (group_by, key), with the parts beside.
+    ``cells`` is ``opening_cells`` of the same inputs when there is a previous close."""
     current = _with_customer_totals(inputs.current, period)
-    sources = [(current, "current_parts")]
-    if inputs.previous is not None:
-        sources.append((migration.opening_flows(inputs.previous, inputs.current), "opening_parts"))
-    if inputs.repayments is not None and inputs.previous is not None:
-        sources.append(
-            (_with_loan_groups(inputs.repayments, inputs.current, inputs.previous), "flow_parts")
-        )
     # each source summed on its own (in one pass over its rows), then the small results added
-    summed = []
-    for table, kind in sources:
-        parts: dict[str, ibis.Value] = {}
-        for family in FAMILIES:
-            if hasattr(family, kind):
-                parts |= getattr(family, kind)(table, period)
-        rows = table.select(*GROUP_COLUMNS, **{n: to_fen(v) for n, v in parts.items()})
-        summed.append(_sum_by(rows, list(parts), inputs.org_closure, groupings))
+    summed = [_summed_parts(current, "current_parts", period, inputs, groupings)]
+    if cells is not None:
+        opening = [c for c in cells.columns if c.startswith("part_")]
+        summed.append(
+            cells.group_by("group_by", "key").aggregate(**{c: cells[c].sum() for c in opening})
+        )
+    if inputs.repayments is not None and inputs.previous is not None:
+        flows = _with_loan_groups(inputs.repayments, inputs.current, inputs.previous)
+        summed.append(_summed_parts(flows, "flow_parts", period, inputs, groupings))
     names = sorted({c for t in summed for c in t.columns} - {"group_by", "key"} | _ALWAYS_PARTS)
     zero = ibis.literal(0, "int64")
     stacked = ibis.union(
@@ -188,30 +234,12 @@ def compute_metrics(
     return sums.select("group_by", "key", *part_columns, **metric_columns)
 
 
-MATRIX_COUNTS = (
-    "loan_count",
-    "opening_balance",
-    "closing_balance",
-    "renewed_count",
-    "renewed_opening_balance",
-)
-
-
-def compute_migration(inputs: Inputs, groupings: tuple[str, ...] = tuple(GROUPINGS)) -> ibis.Table:
-    """The migration matrix per group: from category × to state (1–5, repaid, written_off),
-    by count and by opening balance; ``renewed_*`` is how much of a cell continued through
-    a renewal. Needs a previous close."""
-    f = migration.opening_flows(inputs.previous, inputs.current)
-    cells = f.mutate(
-        loan_count=to_fen(ibis.literal(1)),
-        renewed_count=to_fen(f.renewed.ifelse(1, 0)),
-        opening_balance=to_fen(f.opening_balance),
-        closing_balance=to_fen(f.closing_balance),
-        renewed_opening_balance=to_fen(f.renewed.ifelse(f.opening_balance, 0.0)),
-    )
+def compute_migration(cells: ibis.Table) -> ibis.Table:
+    """The migration matrix per group from ``opening_cells``: from category × to state (1–5,
+    repaid, written_off), by count and by opening balance; ``renewed_*`` is how much of a
+    cell continued through a renewal."""
     counts = list(MATRIX_COUNTS)
-    extra = ("from_category", "to_state")
-    return _in_yuan(_sum_by(cells, counts, inputs.org_closure, groupings, extra), counts)
+    return _in_yuan(cells.select("group_by", "key", *MATRIX_CELL, *counts), counts)
 
 
 # parts a family's finish reads even when the period has no previous close or no flows
