@@ -202,9 +202,13 @@ def compute_metrics(
     # each source summed on its own (in one pass over its rows), then the small results added
     summed = [_summed_parts(current, "current_parts", period, inputs, groupings)]
     if cells is not None:
-        opening = [c for c in cells.columns if c.startswith("part_")]
+        opening = [
+            c for c in cells.columns if c.startswith("part_") and c not in migration.CELL_PARTS
+        ]
         summed.append(
-            cells.group_by("group_by", "key").aggregate(**{c: cells[c].sum() for c in opening})
+            cells.group_by("group_by", "key").aggregate(
+                **{c: cells[c].sum() for c in opening}, **migration.cell_sums(cells)
+            )
         )
     if inputs.repayments is not None and inputs.previous is not None:
         flows = _with_loan_groups(inputs.repayments, inputs.current, inputs.previous)
