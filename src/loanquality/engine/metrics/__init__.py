@@ -151,10 +151,27 @@ def _parts(table: ibis.Table, kind: str, period: Period) -> dict[str, ibis.Value
     return parts
 
 
-def _summed_parts(table: ibis.Table, kind: str, period: Period, inputs, groupings) -> ibis.Table:
+def _summed_parts(
+    table: ibis.Table, kind: str, period: Period, inputs, groupings, extra: tuple[str, ...] = ()
+) -> ibis.Table:
     parts = _parts(table, kind, period)
-    rows = table.select(*GROUP_COLUMNS, **{n: to_fen(v) for n, v in parts.items()})
-    return _sum_by(rows, list(parts), inputs.org_closure, groupings)
+    rows = table.select(*GROUP_COLUMNS, *extra, **{n: to_fen(v) for n, v in parts.items()})
+    return _sum_by(rows, list(parts), inputs.org_closure, groupings, extra)
+
+
+def _by_key(cells: ibis.Table, parts: list[str], kind: str, period: Period) -> ibis.Table:
+    """``parts`` summed per (key, category, …) cell, summed per key: each part as it is
+    (but the ``CELL_PARTS`` only a split reads) and each family's split by category
+    (``current_by_category``, ``opening_by_category``); all in whole fen. Splitting the
+    few cells of a key is cheaper than a part a category for every loan."""
+    split: dict[str, ibis.Value] = {}
+    hidden: set[str] = set()
+    for family in FAMILIES:
+        if hasattr(family, f"{kind}_by_category"):
+            split |= getattr(family, f"{kind}_by_category")(cells, period)
+        hidden |= set(getattr(family, "CELL_PARTS", ()))
+    plain = {p: cells[p].sum() for p in parts if p not in hidden}
+    return cells.group_by("group_by", "key").aggregate(**plain, **split)
 
 
 MATRIX_CELL = ("from_category", "to_state")
@@ -200,16 +217,15 @@ def compute_metrics(
     ``cells`` is ``opening_cells`` of the same inputs when there is a previous close."""
     current = _with_customer_totals(inputs.current, period)
     # each source summed on its own (in one pass over its rows), then the small results added
-    summed = [_summed_parts(current, "current_parts", period, inputs, groupings)]
+    current_cells = _summed_parts(
+        current, "current_parts", period, inputs, groupings, ("final_category",)
+    )
+    summed = [
+        _by_key(current_cells, list(_parts(current, "current_parts", period)), "current", period)
+    ]
     if cells is not None:
-        opening = [
-            c for c in cells.columns if c.startswith("part_") and c not in migration.CELL_PARTS
-        ]
-        summed.append(
-            cells.group_by("group_by", "key").aggregate(
-                **{c: cells[c].sum() for c in opening}, **migration.cell_sums(cells)
-            )
-        )
+        opening = [c for c in cells.columns if c.startswith("part_")]
+        summed.append(_by_key(cells, opening, "opening", period))
     if inputs.repayments is not None and inputs.previous is not None:
         flows = _with_loan_groups(inputs.repayments, inputs.current, inputs.previous)
         summed.append(_summed_parts(flows, "flow_parts", period, inputs, groupings))

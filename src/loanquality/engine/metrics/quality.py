@@ -40,19 +40,24 @@ METRICS = (
 
 
 def current_parts(t: ibis.Table, period: Period) -> dict[str, ibis.Value]:
-    category = t.final_category
-    parts = {
+    """Per loan; the figures by category come from the cells in ``current_by_category``."""
+    return {
         "loan_count": live(t).ifelse(1, 0),
         "balance": balance_if(t, ibis.literal(True)),
-        "npl_balance": balance_if(t, category >= NPL_FLOOR),
         "overdue_balance": balance_if(t, t.overdue_days > 0),
         "overdue90_balance": balance_if(t, t.overdue_days > 90),
         "hidden_npl_balance": balance_if(t, t.deviation),
     }
+
+
+def current_by_category(cells: ibis.Table, period: Period) -> dict[str, ibis.Value]:
+    """From the current parts summed per (key, final_category) cell."""
+    category = cells.final_category
+    sums = {"npl_balance": cells.balance.sum(where=category >= NPL_FLOOR)}
     for k in CATEGORY_NAMES:
-        parts[f"balance_c{k}"] = balance_if(t, category == k)
-        parts[f"count_c{k}"] = (live(t) & (category == k)).ifelse(1, 0)
-    return parts
+        sums[f"balance_c{k}"] = cells.balance.sum(where=category == k)
+        sums[f"count_c{k}"] = cells.loan_count.sum(where=category == k)
+    return sums
 
 
 def finish(s: ibis.Table, period: Period) -> dict[str, ibis.Value]:
