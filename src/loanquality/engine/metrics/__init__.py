@@ -151,10 +151,15 @@ def _parts(table: ibis.Table, kind: str, period: Period) -> dict[str, ibis.Value
     return parts
 
 
-def _summed_parts(
-    table: ibis.Table, kind: str, period: Period, inputs, groupings, extra: tuple[str, ...] = ()
+def _summed(
+    table: ibis.Table,
+    parts: dict[str, ibis.Value],
+    inputs: Inputs,
+    groupings: tuple[str, ...],
+    extra: tuple[str, ...] = (),
 ) -> ibis.Table:
-    parts = _parts(table, kind, period)
+    """``parts`` (amounts in yuan) in whole fen, summed per key of every grouping and
+    ``extra`` columns (``_sum_by``)."""
     rows = table.select(*GROUP_COLUMNS, *extra, **{n: to_fen(v) for n, v in parts.items()})
     return _sum_by(rows, list(parts), inputs.org_closure, groupings, extra)
 
@@ -203,32 +208,28 @@ def opening_cells(
         "renewed_opening_balance": f.renewed.ifelse(f.opening_balance, 0.0),
         **_parts(f, "opening_parts", period),
     }
-    rows = f.select(*GROUP_COLUMNS, *MATRIX_CELL, **{n: to_fen(v) for n, v in columns.items()})
-    return _sum_by(rows, list(columns), inputs.org_closure, groupings, MATRIX_CELL)
+    return _summed(f, columns, inputs, groupings, MATRIX_CELL)
 
 
 def compute_metrics(
     inputs: Inputs,
     period: Period,
-    cells: ibis.Table | None = None,
+    cells: ibis.Table | None,
     groupings: tuple[str, ...] = tuple(GROUPINGS),
 ) -> ibis.Table:
     """Every metric of the catalogue, one row per (group_by, key), with the parts beside.
-    ``cells`` is ``opening_cells`` of the same inputs when there is a previous close."""
+    ``cells`` is ``opening_cells`` of the same inputs; None without a previous close."""
     current = _with_customer_totals(inputs.current, period)
     # each source summed on its own (in one pass over its rows), then the small results added
-    current_cells = _summed_parts(
-        current, "current_parts", period, inputs, groupings, ("final_category",)
-    )
-    summed = [
-        _by_key(current_cells, list(_parts(current, "current_parts", period)), "current", period)
-    ]
+    parts = _parts(current, "current_parts", period)
+    by_category = _summed(current, parts, inputs, groupings, ("final_category",))
+    summed = [_by_key(by_category, list(parts), "current", period)]
     if cells is not None:
         opening = [c for c in cells.columns if c.startswith("part_")]
         summed.append(_by_key(cells, opening, "opening", period))
     if inputs.repayments is not None and inputs.previous is not None:
         flows = _with_loan_groups(inputs.repayments, inputs.current, inputs.previous)
-        summed.append(_summed_parts(flows, "flow_parts", period, inputs, groupings))
+        summed.append(_summed(flows, _parts(flows, "flow_parts", period), inputs, groupings))
     names = sorted({c for t in summed for c in t.columns} - {"group_by", "key"} | _ALWAYS_PARTS)
     zero = ibis.literal(0, "int64")
     stacked = ibis.union(
