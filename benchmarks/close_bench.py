@@ -199,11 +199,15 @@ def run_peers(args, lake: Lake, dates, loans: int, engine: float, result: dict) 
             result["speedup"] = round(seconds / engine, 1)
         else:
             print("postgres: loading with COPY, checking parity ...", flush=True)
-            peer_postgres.load(args.postgres_url, files)
-            peer_postgres.run(args.postgres_url, second)
-            found += peer_differences(lake, second, peer_postgres.results(args.postgres_url), peer)
-            in_postgres = partial(peer_postgres.run, args.postgres_url, second)
-            seconds = median_seconds(in_postgres, args.runs)
+            try:
+                peer_postgres.load(args.postgres_url, files)
+                peer_postgres.run(args.postgres_url, second)
+                by_postgres = peer_postgres.results(args.postgres_url)
+                found += peer_differences(lake, second, by_postgres, peer)
+                in_postgres = partial(peer_postgres.run, args.postgres_url, second)
+                seconds = median_seconds(in_postgres, args.runs)
+            finally:
+                peer_postgres.drop(args.postgres_url)
             result["postgres_seconds"] = round(seconds, 2)
             result["postgres_speedup"] = round(seconds / engine, 1)
     if skipped:

@@ -1,17 +1,19 @@
 """The close's rules and metrics in SQL on PostgreSQL: the second peer of ``close_bench.py``.
 
 ``load`` copies what the close reads (this month's ledger and the bureau, last month's
-classified loans, the org tree as (org_id, ancestor) pairs) into the schema ``close_peer``
-with COPY; ``run`` is the SQL that is timed: it classifies every loan by the cn-2023 rules
-and computes the same figures as ``peer_pandas`` (``PEER_METRICS`` per key of the eight
-groupings, the migration matrix), as a PostgreSQL user would write them: one statement per
-result, GROUPING SETS for the plain groupings, the org tree joined for the org rows, money
-as numeric so every sum is exact. ``results`` fetches them for the parity check.
+classified loans, the org tree as (org_id, ancestor) pairs) with COPY into a schema of this
+process's own (``close_peer_<pid>``, removed by ``drop``); ``run`` is the SQL that is timed:
+it classifies every loan by the cn-2023 rules and computes the same figures as
+``peer_pandas`` (``PEER_METRICS`` per key of the eight groupings, the migration matrix), as
+a PostgreSQL user would write them: one statement per result, GROUPING SETS for the plain
+groupings, the org tree joined for the org rows, money as numeric so every sum is exact.
+``results`` fetches them for the parity check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from pathlib import Path
 
@@ -35,7 +37,8 @@ from peer_pandas import (
     org_closure,
 )
 
-SCHEMA = "close_peer"
+# one schema a process: a benchmark and the tests can run against one database at once
+SCHEMA = f"close_peer_{os.getpid()}"
 PLAIN = [c for g, c in GROUP_COLUMNS.items() if g != "org"]
 TYPES = {
     "balance": "numeric(18,2)",
@@ -331,6 +334,12 @@ def run(url: str, as_of: dt.date) -> None:
             con.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{table}")
         for statement in _statements(as_of):
             con.execute(statement)
+
+
+def drop(url: str) -> None:
+    """Remove this process's tables."""
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
 def results(url: str) -> dict[str, pd.DataFrame]:

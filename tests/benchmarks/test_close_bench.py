@@ -48,9 +48,12 @@ def test_peers_agree_with_the_engine_and_a_broken_rule_is_named(tmp_path):
     run_close(lake.data_dir, second)
     files = peer_inputs(lake, first, second)
     by_pandas = pandas_close(files, second)
-    peer_postgres.load(POSTGRES, files)
-    peer_postgres.run(POSTGRES, second)
-    by_postgres = peer_postgres.results(POSTGRES)
+    try:
+        peer_postgres.load(POSTGRES, files)
+        peer_postgres.run(POSTGRES, second)
+        by_postgres = peer_postgres.results(POSTGRES)
+    finally:
+        peer_postgres.drop(POSTGRES)
     assert peer_differences(lake, second, by_pandas, "pandas") == []
     assert peer_differences(lake, second, by_postgres, "postgres") == []
     # the check reads every figure: 5,000 loans, 8 groupings of keys, a non-empty matrix
