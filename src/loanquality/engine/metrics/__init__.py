@@ -4,8 +4,10 @@ Each family module names its metrics and gives, per loan, additive *parts*
 (``current_parts`` on this close's loans, ``opening_parts`` on the loans of the
 previous close and where they went, ``flow_parts`` on the period's repayments).
 Parts are summed per group — an org's row sums its whole subtree — and each
-family's ``finish`` turns the sums into ratios. Only concentration needs more
-than sums, and has its own ``summarise``.
+family's ``finish`` turns the sums into ratios. A figure per category is not a
+part a loan: the parts are summed per (group, category) cell and a family's
+``current_by_category`` / ``opening_by_category`` splits the cells. Only
+concentration needs more than sums, and has its own ``summarise``.
 """
 
 from __future__ import annotations
