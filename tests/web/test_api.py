@@ -61,6 +61,22 @@ def test_indicators_for_the_head_office_are_the_clis_document(client, head_offic
         assert by_key[(row["group_by"], row["key"])]["balance"] == row["balance"]
 
 
+def test_a_search_page_past_its_matches_still_counts_them(client, head_office, data_dir):
+    lake = Lake(data_dir)
+    loans = lake.read("classified", lake.as_ofs("classified")[-1]).to_pylist()
+    live = [r for r in loans if not r["written_off"] and not r["off_balance"]]
+    customer = live[0]["customer_id"]
+    mine = [r for r in live if r["customer_id"] == customer]
+    # by hand: the customer's loans on the books and their balance, whichever page is asked
+    for offset in (0, len(mine)):
+        answer = client.get(
+            "/api/v1/loans", {"q": customer, "offset": offset}, **bearer(head_office)
+        ).json()
+        assert answer["total"] == len(mine)
+        assert answer["total_balance"] == pytest.approx(sum(r["balance"] for r in mine))
+        assert len(answer["rows"]) == len(mine) - offset
+
+
 def test_a_date_never_closed_is_404(client, head_office):
     answer = client.get("/api/v1/loans", {"as_of": "2030-01-31"}, **bearer(head_office))
     assert answer.status_code == 404

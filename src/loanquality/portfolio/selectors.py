@@ -159,34 +159,34 @@ def loans(
         where.append("manager_id = $manager")
         params["manager"] = manager
     table = f"read_parquet({_files('classified', as_of)})"
-    page = f"ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}"
+    source, matching = f"{table} WHERE {' AND '.join(where)}", ""
     if query:
         # match on the three text columns alone first, then read the few matched loans
-        # whole (the file's row-group statistics skip the rest) and count them in one go
+        # whole once (the file's row-group statistics skip the rest)
         params["q"] = query.strip()
-        rows = _query(
-            f"""WITH hits AS MATERIALIZED (
-                    SELECT loan_id FROM {table}
-                    WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
-                ), matched AS MATERIALIZED (
-                    SELECT {LOAN_LIST_COLUMNS} FROM {table}
-                    WHERE loan_id IN (SELECT loan_id FROM hits) AND {" AND ".join(where)}
-                )
-                SELECT *, (SELECT count(*) FROM matched) AS _n,
-                       (SELECT coalesce(sum(balance), 0) FROM matched) AS _balance
-                FROM matched {page}""",
-            params,
-        )
-        if not rows:
-            return LoanPage([], 0, 0.0)
-        total, balance = rows[0]["_n"], rows[0]["_balance"]
-        return LoanPage([_without(r, "_n", "_balance") for r in rows], total, balance)
-    source = f"{table} WHERE {' AND '.join(where)}"
-    counted = _query(
-        f"SELECT count(*) AS n, coalesce(sum(balance), 0) AS balance FROM {source}", params
-    )[0]
-    rows = _query(f"SELECT {LOAN_LIST_COLUMNS} FROM {source} {page}", params)
-    return LoanPage(rows, counted["n"], counted["balance"])
+        source = "matched"
+        matching = f"""WITH hits AS MATERIALIZED (
+                SELECT loan_id FROM {table}
+                WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
+            ), matched AS MATERIALIZED (
+                SELECT {LOAN_LIST_COLUMNS} FROM {table}
+                WHERE loan_id IN (SELECT loan_id FROM hits) AND {" AND ".join(where)}
+            )"""
+    # the count comes back even for a page past the last loan (its columns are then null)
+    rows = _query(
+        f"""{matching}
+            SELECT page.*, counted.n AS _n, counted.balance AS _balance
+            FROM (SELECT count(*) AS n, coalesce(sum(balance), 0) AS balance FROM {source})
+                AS counted
+            LEFT JOIN (
+                SELECT {LOAN_LIST_COLUMNS} FROM {source}
+                ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}
+            ) AS page ON TRUE
+            ORDER BY page.balance DESC, page.loan_id""",
+        params,
+    )
+    listed = [_without(r, "_n", "_balance") for r in rows if r["loan_id"] is not None]
+    return LoanPage(listed, rows[0]["_n"], rows[0]["_balance"])
 
 
 def _without(row: dict, *names: str) -> dict:
