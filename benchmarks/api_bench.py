@@ -65,6 +65,8 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
+        else:
+            sys.exit(f"loanquality serve did not answer at {base} within 30 s")
         headers = {"Authorization": f"Bearer {token}"}
 
         latest = sorted((args.data_dir / "lake" / "classified").iterdir())[-1]
