@@ -6,6 +6,7 @@ from backends import on_both
 from loanquality.engine.backends import connect
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
+from loanquality.engine.problems import InputRejected
 from loanquality.engine.sources import lake_table
 from loanquality.engine.summary import ledger_summary
 from loanquality.synth.generator import generate_bank
@@ -115,3 +116,26 @@ def test_duckdb_memory_is_capped_by_the_environment(monkeypatch):
     monkeypatch.setenv("LOANQUALITY_DUCKDB_MEMORY", "2GB")
     con = connect("duckdb")
     assert con.raw_sql("SELECT current_setting('memory_limit')").fetchall() == [("1.8 GiB",)]
+
+
+def test_duckdb_cores_are_capped_by_the_environment(monkeypatch):
+    monkeypatch.setenv("LOANQUALITY_DUCKDB_THREADS", "1")
+    con = connect("duckdb")
+    assert con.raw_sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOANQUALITY_DUCKDB_THREADS", "0"),
+        ("LOANQUALITY_DUCKDB_THREADS", "two"),
+        ("LOANQUALITY_DUCKDB_MEMORY", "lots"),
+        ("LOANQUALITY_DUCKDB_MEMORY", "5GB'; SET threads = 1; --"),
+    ],
+)
+def test_a_bad_duckdb_setting_is_rejected_in_both_languages(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(InputRejected) as rejected:
+        connect("duckdb")
+    assert f"{variable} value '{value}': not a valid setting" in str(rejected.value)
+    assert "取值无效" in str(rejected.value)

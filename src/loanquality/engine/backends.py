@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Literal
 
 import ibis
 from ibis.backends import BaseBackend
+
+from loanquality.engine.problems import InputRejected, Problem
 
 Engine = Literal["duckdb", "pyspark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "pyspark")
@@ -18,16 +21,43 @@ def connect(engine: Engine = "duckdb", *, master: str | None = None, **options: 
     ``pyspark`` starts (or reuses) a SparkSession on ``master``, by default
     ``local[*]``; a bank passes its cluster's master URL. ``LOANQUALITY_DUCKDB_MEMORY``
     (e.g. ``5GB``) caps DuckDB's memory; by default it takes up to 80 % of the machine.
+    ``LOANQUALITY_DUCKDB_THREADS`` caps the cores it uses; by default, all of them.
     """
     if engine == "duckdb":
         con = ibis.duckdb.connect(**options)
-        if limit := os.environ.get("LOANQUALITY_DUCKDB_MEMORY"):
-            # above this DuckDB spills to disk: slower, but the close fits a smaller server
-            con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        # above the memory limit DuckDB spills to disk: slower, but a close fits a smaller server
+        if limit := _setting("LOANQUALITY_DUCKDB_MEMORY", MEMORY, "5GB"):
+            con.raw_sql(f"SET memory_limit = '{limit}'")
+        if threads := _setting("LOANQUALITY_DUCKDB_THREADS", CORES, "2"):
+            con.raw_sql(f"SET threads = {threads}")
         return con
     if engine == "pyspark":
         return ibis.pyspark.connect(spark_session(master))
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
+CORES = re.compile(r"[1-9]\d*")
+
+
+def _setting(variable: str, pattern: re.Pattern, example: str) -> str | None:
+    """The environment ``variable``'s value if set, checked against ``pattern``."""
+    value = os.environ.get(variable, "").strip()
+    if value and not pattern.fullmatch(value):
+        raise InputRejected(
+            [
+                Problem(
+                    variable,
+                    None,
+                    None,
+                    None,
+                    value,
+                    f"not a valid setting; for example {example}",
+                    f"取值无效，例如 {example}",
+                )
+            ]
+        )
+    return value or None
 
 
 def spark_session(master: str | None = None) -> Any:
