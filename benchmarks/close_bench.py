@@ -27,7 +27,8 @@ with it (``parity``); any difference is printed and the benchmark exits 1.
 JSON keys: loans, engine, engine_seconds, peer ("pandas"), peer_seconds, speedup (peer /
 engine), postgres_seconds, postgres_speedup, floor_seconds, floor_ratio (engine / floor),
 parity, skipped (peer: why), steps (seconds of each step of one more close, from its
-progress reports), peak_rss_mb (this process before the peers run, so of the engine);
+progress reports), peak_rss_mb (this process before the peers run, so of the engine),
+cores (DuckDB's threads for the engine and the floor: ``LOANQUALITY_DUCKDB_THREADS``);
 with ``--engine pyspark`` also duckdb_seconds (the reference close on DuckDB).
 """
 
@@ -43,7 +44,6 @@ import time
 from functools import partial
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import peer_postgres
@@ -53,6 +53,7 @@ from fast_lake import fast_lake
 from pandas.api.types import is_numeric_dtype
 from peer_pandas import MATRIX, PEER_METRICS, pandas_close
 
+from loanquality.engine.backends import connect
 from loanquality.engine.close import run_close
 from loanquality.engine.lake import PART_FILE, Lake
 
@@ -247,7 +248,10 @@ def main() -> None:
         seconds = median_seconds(lambda: run_close(lake.data_dir, second), args.runs)
         reference, on_duckdb = published(lake, second), {"duckdb_seconds": round(seconds, 2)}
     query = floor_query([f for f in files if f.exists()])
-    floor = median_seconds(lambda: duckdb.sql(query).fetchall(), args.runs)
+    # the engine's own settings (LOANQUALITY_DUCKDB_THREADS, _MEMORY) hold for the floor too
+    scan = connect("duckdb").con
+    cores = scan.execute("SELECT current_setting('threads')").fetchone()[0]
+    floor = median_seconds(lambda: scan.sql(query).fetchall(), args.runs)
     engine = median_seconds(lambda: run_close(lake.data_dir, second, engine=args.engine), args.runs)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     loans = pq.read_metadata(lake.partition("classified", second) / PART_FILE).num_rows
@@ -258,6 +262,7 @@ def main() -> None:
         "floor_seconds": round(floor, 2),
         "floor_ratio": round(engine / floor, 1),
         "peak_rss_mb": peak_rss_mb,
+        "cores": cores,
         **on_duckdb,
     }
     found = (
