@@ -249,9 +249,9 @@ def main() -> None:
         reference, on_duckdb = published(lake, second), {"duckdb_seconds": round(seconds, 2)}
     query = floor_query([f for f in files if f.exists()])
     # the engine's own settings (LOANQUALITY_DUCKDB_THREADS, _MEMORY) hold for the floor too
-    scan = connect("duckdb").con
-    cores = scan.execute("SELECT current_setting('threads')").fetchone()[0]
-    floor = median_seconds(lambda: scan.sql(query).fetchall(), args.runs)
+    scan = connect("duckdb")
+    cores = scan.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    floor = median_seconds(lambda: scan.raw_sql(query).fetchall(), args.runs)
     engine = median_seconds(lambda: run_close(lake.data_dir, second, engine=args.engine), args.runs)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     loans = pq.read_metadata(lake.partition("classified", second) / PART_FILE).num_rows

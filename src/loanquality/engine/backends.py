@@ -9,7 +9,7 @@ from typing import Any, Literal
 import ibis
 from ibis.backends import BaseBackend
 
-from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.problems import file_rejected
 
 Engine = Literal["duckdb", "pyspark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "pyspark")
@@ -44,18 +44,11 @@ def _setting(variable: str, pattern: re.Pattern, example: str) -> str | None:
     """The environment ``variable``'s value if set, checked against ``pattern``."""
     value = os.environ.get(variable, "").strip()
     if value and not pattern.fullmatch(value):
-        raise InputRejected(
-            [
-                Problem(
-                    variable,
-                    None,
-                    None,
-                    None,
-                    value,
-                    f"not a valid setting; for example {example}",
-                    f"取值无效，例如 {example}",
-                )
-            ]
+        raise file_rejected(
+            variable,
+            f"not a valid setting; for example {example}",
+            f"取值无效，例如 {example}",
+            value,
         )
     return value or None
 

@@ -52,9 +52,10 @@ class InputRejected(Exception):
         super().__init__(report(self.problems, self.total))
 
 
-def file_rejected(file: str, english: str, chinese: str) -> InputRejected:
-    """A whole file cannot be used: no line, column or value to point at."""
-    return InputRejected([Problem(file, None, None, None, None, english, chinese)])
+def file_rejected(file: str, english: str, chinese: str, value: str | None = None) -> InputRejected:
+    """A whole file (or setting, then with its ``value``) cannot be used: no line or
+    column to point at."""
+    return InputRejected([Problem(file, None, None, None, value, english, chinese)])
 
 
 def _order(problem: Problem) -> tuple[str, int, str]:
