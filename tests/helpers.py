@@ -69,11 +69,14 @@ def write_frame(path: Path, rows: list[list[str]]) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` with the SHA-256 of its bytes."""
+    """Every file under ``folder`` with the SHA-256 of its bytes, and every link with its
+    target (the lock file, which says who holds the data directory, is left out)."""
     if not folder.exists():
         return {}
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): (
+            f"-> {p.readlink()}" if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
+        )
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if (p.is_file() or p.is_symlink()) and p.name != ".lock"
     }

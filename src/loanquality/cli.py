@@ -84,6 +84,13 @@ def import_command(
     provisions: OptionalFile = None,
     capital: OptionalFile = None,
     mapping: Annotated[Path | None, typer.Option(help="Mapping profile (TOML).")] = None,
+    replace_smaller: Annotated[
+        bool,
+        typer.Option(
+            "--replace-smaller",
+            help="Replace the date's ledger even by one with far fewer loans. 确认以较少借据替换。",
+        ),
+    ] = False,
 ) -> None:
     """Import one as-of date's files into the lake (all or nothing). 导入一期数据。"""
     from loanquality.engine.ingest import import_as_of
@@ -105,7 +112,9 @@ def import_command(
     try:
         profile = MappingProfile.load(mapping) if mapping else None
         with step_progress(len(files) + 2) as advance:
-            result = import_as_of(data_dir, as_of, files, profile, advance)
+            result = import_as_of(
+                data_dir, as_of, files, profile, advance, replace_smaller=replace_smaller
+            )
     except InputRejected as error:
         raise reject(error) from None
     for warning in result.warnings:

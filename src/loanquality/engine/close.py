@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from ibis.backends import BaseBackend
 from loanquality.engine.backends import Engine, connect
 from loanquality.engine.classify import classify
 from loanquality.engine.dpd import with_overdue_days
-from loanquality.engine.lake import Lake, Staged
+from loanquality.engine.lake import CLOSE_LOG, Lake, Staged
 from loanquality.engine.metrics import (
     GROUPINGS,
     YTD_PARTS,
@@ -43,7 +42,6 @@ from loanquality.engine.sources import lake_table, partition, up_to
 from loanquality.engine.tables import money_sum
 
 CLOSE_TABLES = ("classified", "metrics", "migration")
-CLOSE_LOG = "close_log.jsonl"
 
 
 @dataclass
@@ -92,10 +90,7 @@ def classified_loans(
 
 
 def close_log(lake: Lake) -> list[dict]:
-    path = lake.data_dir / CLOSE_LOG
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return lake.close_log()
 
 
 def latest_close(lake: Lake, as_of: dt.date) -> dict | None:
@@ -114,14 +109,31 @@ def run_close(
     progress: Callable[[str], None] | None = None,
     user: str | None = None,
     con: BaseBackend | None = None,
+    wait: bool = False,
 ) -> CloseResult:
     """Close ``as_of``: classify against the latest earlier close, compute every metric and
     the migration matrix, and publish them together. Re-running a date replaces its results.
-    ``overrides`` defaults to the approved 认定 in force at ``as_of``.
+    ``overrides`` defaults to the approved 认定 in force at ``as_of``. Another import or
+    close of the data directory is refused (``InputRejected``), or waited for with ``wait``.
     """
+    lake = Lake(data_dir)
+    with lake.writing("close", as_of, wait=wait):
+        return _close(lake, as_of, engine, ruleset, overrides, progress, user, con)
+
+
+def _close(
+    lake: Lake,
+    as_of: dt.date,
+    engine: Engine,
+    ruleset: RuleSet | None,
+    overrides: pa.Table | None,
+    progress: Callable[[str], None] | None,
+    user: str | None,
+    con: BaseBackend | None,
+) -> CloseResult:
     step = progress or (lambda _: None)
     started = time.perf_counter()
-    lake = Lake(data_dir)
+    data_dir = lake.data_dir
     if not lake.has("loans", as_of):
         raise _no_import(as_of)
     ruleset = ruleset or load_ruleset()
@@ -212,7 +224,7 @@ def run_close(
                 files={"classified": classified_path},
             ),
             entry,
-            log_path=lake.data_dir / CLOSE_LOG,
+            log_name=CLOSE_LOG,
             replace=CLOSE_TABLES,
         )
     return CloseResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from loanquality.engine.convert import LINE, Converted, MappingProfile, ProblemFinder, convert
-from loanquality.engine.lake import Lake, Staged, new_import_id
-from loanquality.engine.problems import InputRejected, Problem
+from loanquality.engine.lake import PART_FILE, Lake, Staged, new_import_id
+from loanquality.engine.problems import InputRejected, Problem, file_rejected
 from loanquality.engine.reading import read_text_table
 from loanquality.engine.schema import TABLES
 
@@ -57,14 +59,32 @@ def import_as_of(
     mapping: MappingProfile | None = None,
     progress: Progress | None = None,
     user: str | None = None,
+    *,
+    replace_smaller: bool = False,
+    wait: bool = False,
 ) -> ImportResult:
     """Validate ``files`` (table id -> path; ``loans`` required) and publish them for ``as_of``.
 
     Every problem in every file is reported together; when there is one,
-    ``InputRejected`` is raised and the data directory is left untouched.
+    ``InputRejected`` is raised and the data directory is left untouched. So it is when
+    another import or close holds the data directory (unless ``wait``), and when the
+    ledger would replace the date's with far fewer loans (unless ``replace_smaller``).
     """
-    step = progress or (lambda _: None)
     lake = Lake(data_dir)
+    with lake.writing("import", as_of, wait=wait):
+        return _import(lake, as_of, files, mapping, progress, user, replace_smaller)
+
+
+def _import(
+    lake: Lake,
+    as_of: dt.date,
+    files: dict[str, Path],
+    mapping: MappingProfile | None,
+    progress: Progress | None,
+    user: str | None,
+    replace_smaller: bool,
+) -> ImportResult:
+    step = progress or (lambda _: None)
     converted: dict[str, Converted] = {}
     problems: list[Problem] = []
     total = 0
@@ -84,6 +104,7 @@ def import_as_of(
     earlier = [d for d in lake.as_ofs("loans") if d < as_of]
     earlier_loans = lake.read("loans", earlier[-1]).select(["loan_id"]) if earlier else None
     check_references(converted, orgs, earlier_loans)
+    warnings += check_replacement(lake, as_of, converted["loans"], replace_smaller)
 
     staged = Staged()
     for table_id, item in converted.items():
@@ -118,6 +139,51 @@ def import_as_of(
         replaced,
         warnings,
     )
+
+
+def check_replacement(
+    lake: Lake, as_of: dt.date, ledger: Converted, replace_smaller: bool
+) -> list[str]:
+    """Refuse a ledger that would replace the date's with none or far fewer loans (a wrong
+    or truncated export) unless the user says so; warn when the date was already closed.
+    The share is ``LOANQUALITY_REPLACE_MIN_SHARE`` (default 0.5)."""
+    if not lake.has("loans", as_of):
+        return []
+    before = pq.read_metadata(lake.partition("loans", as_of) / PART_FILE).num_rows
+    now = ledger.data.num_rows
+    share = replace_min_share()
+    if not replace_smaller and (now == 0 or now < share * before):
+        raise file_rejected(
+            ledger.file,
+            f"this ledger has {now:,} loans and would replace the {before:,} imported for"
+            f" {as_of} (fewer than {share:.0%} of them); if that is meant, import again with"
+            " --replace-smaller",
+            f"本次台账仅 {now:,} 笔，将替换 {as_of} 已导入的 {before:,} 笔（不足 {share:.0%}）；"
+            "如确属有意替换，请勾选「确认以较少的借据替换」"
+            "（命令行加 --replace-smaller）后重新导入",
+        )
+    if not lake.has("classified", as_of):
+        return []
+    return [
+        f"{as_of} was already closed: its close results are kept in history/ and the date"
+        " must be closed again / 该报告日已结账：原结账结果已保存至 history/，请重新结账"
+    ]
+
+
+def replace_min_share() -> float:
+    text = os.environ.get("LOANQUALITY_REPLACE_MIN_SHARE", "0.5")
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise file_rejected(
+            "LOANQUALITY_REPLACE_MIN_SHARE",
+            "must be a share between 0 and 1",
+            "应为 0 到 1 之间的比例",
+            text,
+        )
+    return share
 
 
 def _org_tree(

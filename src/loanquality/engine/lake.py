@@ -1,22 +1,32 @@
-"""The loan data lake: Parquet per table per as-of date, published atomically.
+"""The loan data lake: Parquet per table per as-of date, published all at once or not at all.
 
 Layout under the data directory::
 
     lake/<table>/as_of=YYYY-MM-DD/part-0.parquet   current partitions (hive style)
-    history/<table>/as_of=YYYY-MM-DD/<import id>/  partitions a re-import replaced
+    history/<table>/as_of=YYYY-MM-DD/<run id>/     partitions a re-import or re-close replaced
     raw/as_of=YYYY-MM-DD/<import id>/<file>         the files as they were imported
-    import_log.jsonl                                 one JSON line per import
+    import_log.jsonl, close_log.jsonl               one JSON line per import and per close
 
-A publish writes everything aside first (``.staging-*``), then renames each
-partition into place; if a rename fails the ones already done are undone, so
-readers see the old state or the new one, never a mix.
+Each of these is a link into ``current``, itself a link to one complete version under
+``.versions/``. A publish (an import, or a close) builds the next version beside it — the
+unchanged files hard-linked, the new partitions written, the replaced ones linked into
+history, the logs copied with the new line — and then switches ``current`` with one
+atomic rename: that rename is the only commit point, so a reader, and a process killed at
+any instant, sees the old state or the new one, never a mix. The previous version is kept
+for readers that listed its files just before the switch; older ones are removed.
+
+Writers hold the data directory's lock (``writing``), which also clears what a killed
+writer left (``.staging-*`` folders, a version never switched to). Set
+``LOANQUALITY_FAULT_AT`` to a publish step's name to kill the process there (tests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +36,19 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from loanquality.engine.locks import Held, exclusive
+from loanquality.engine.problems import file_rejected
+
 PART_FILE = "part-0.parquet"
 SOURCE_FILE = "_source"  # Spark and DuckDB's *.parquet glob both skip it
+IMPORT_LOG = "import_log.jsonl"
+CLOSE_LOG = "close_log.jsonl"
+FOLDERS = ("lake", "history", "raw")  # what every version holds, beside the logs
+LOGS = (IMPORT_LOG, CLOSE_LOG)
+CURRENT = "current"
+VERSIONS = ".versions"
+LOCK_FILE = ".lock"
+STAGING_PREFIX = ".staging-"
 
 
 def as_of_dir(as_of: dt.date) -> str:
@@ -37,6 +58,12 @@ def as_of_dir(as_of: dt.date) -> str:
 def new_import_id() -> str:
     now = dt.datetime.now(dt.UTC)
     return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def fault_point(step: str) -> None:
+    """Kill this process here when ``LOANQUALITY_FAULT_AT`` names ``step`` (fault tests)."""
+    if os.environ.get("LOANQUALITY_FAULT_AT") == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -52,8 +79,26 @@ class Staged:
 class Lake:
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
-        self.root = self.data_dir / "lake"
-        self.log_path = self.data_dir / "import_log.jsonl"
+        self._writing = False
+
+    @property
+    def base(self) -> Path:
+        """The folder holding the current version's lake, history, raw files and logs (the
+        data directory itself for one written before versions, or not written yet)."""
+        current = self.data_dir / CURRENT
+        return current if current.exists() else self.data_dir
+
+    @property
+    def root(self) -> Path:
+        return self.base / "lake"
+
+    @property
+    def log_path(self) -> Path:
+        return self.base / IMPORT_LOG
+
+    @property
+    def close_log_path(self) -> Path:
+        return self.base / CLOSE_LOG
 
     def partition(self, table: str, as_of: dt.date) -> Path:
         return self.root / table / as_of_dir(as_of)
@@ -79,10 +124,28 @@ class Lake:
         return path.read_text(encoding="utf-8") if path.exists() else None
 
     def import_log(self) -> list[dict]:
-        if not self.log_path.exists():
-            return []
-        with self.log_path.open(encoding="utf-8") as lines:
-            return [json.loads(line) for line in lines if line.strip()]
+        return _read_log(self.log_path)
+
+    def close_log(self) -> list[dict]:
+        return _read_log(self.close_log_path)
+
+    @contextmanager
+    def writing(self, operation: str, as_of: dt.date, *, wait: bool = False) -> Iterator[None]:
+        """Hold the data directory for one import or close; another one of either kind is
+        refused (``InputRejected``) or, with ``wait``, waited for. Clears what a killed
+        writer left behind before anything is read."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        what = {"operation": operation, "as_of": as_of.isoformat()}
+        try:
+            with exclusive(self.data_dir / LOCK_FILE, what, wait=wait):
+                self._recover()
+                self._writing = True
+                try:
+                    yield
+                finally:
+                    self._writing = False
+        except Held as held:
+            raise _busy(self.data_dir, held.holder) from None
 
     def publish(
         self,
@@ -90,53 +153,46 @@ class Lake:
         staged: Staged,
         log_entry: dict,
         *,
-        log_path: Path | None = None,
+        log_name: str = IMPORT_LOG,
         replace: tuple[str, ...] | None = None,
     ) -> list[str]:
-        """Put ``staged`` in place for ``as_of`` and append ``log_entry`` to the log.
+        """Put ``staged`` in place for ``as_of`` and append ``log_entry`` to the log, in one
+        switch of versions.
 
         An import replaces every table of that date (``replace`` None), so the results of
         an earlier close of the date go to history with the data they came from; a close
         replaces only its own tables. Returns the tables moved to history.
         """
+        if not self._writing:
+            raise RuntimeError("publish() must run inside Lake.writing()")
         run_id = log_entry.get("import_id") or log_entry["close_id"]
+        replaced = [
+            t.name
+            for t in self._table_dirs()
+            if (t / as_of_dir(as_of)).exists() and (replace is None or t.name in replace)
+        ]
         with self._staging() as staging:
-            for table, data in staged.tables.items():
-                folder = staging / "lake" / table
-                folder.mkdir(parents=True)
-                pq.write_table(data, folder / PART_FILE, compression="zstd")
-            for table, path in staged.files.items():
-                folder = staging / "lake" / table
-                folder.mkdir(parents=True)
-                shutil.move(path, folder / PART_FILE)
-            for table, note in staged.sources.items():
-                (staging / "lake" / table / SOURCE_FILE).write_text(note, encoding="utf-8")
-            replaced = [
-                t.name
-                for t in self._table_dirs()
-                if (t / as_of_dir(as_of)).exists() and (replace is None or t.name in replace)
-            ]
-            moves = [
-                (
-                    self.partition(table, as_of),
-                    self.data_dir / "history" / table / as_of_dir(as_of) / run_id,
-                )
-                for table in replaced
-            ]
-            moves += [
-                (staging / "lake" / table, self.partition(table, as_of))
-                for table in (*staged.tables, *staged.files)
-            ]
+            version = staging / "version"
+            self._write_staged(staged, version / "lake", as_of)
+            fault_point("staged")
+            self._link_unchanged(version, as_of, replaced, run_id)
             if staged.raw_files:
-                raw_folder = staging / "raw"
-                raw_folder.mkdir()
+                raw_folder = version / "raw" / as_of_dir(as_of) / run_id
+                raw_folder.mkdir(parents=True)
                 for path in staged.raw_files:
                     shutil.copy2(path, raw_folder / path.name)
-                moves.append((raw_folder, self.data_dir / "raw" / as_of_dir(as_of) / run_id))
-            self._move_all(moves)
-        entry = {**log_entry, "replaced": replaced}
-        with (log_path or self.log_path).open("a", encoding="utf-8") as log:
-            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            entry = {**log_entry, "replaced": replaced}
+            with (version / log_name).open("a", encoding="utf-8") as log:
+                log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            fault_point("built")
+            placed = self.data_dir / VERSIONS / run_id
+            placed.parent.mkdir(exist_ok=True)
+            version.rename(placed)
+            fault_point("placed")
+            self._switch_to(placed)
+        fault_point("switched")
+        self._link_top_level()
+        self._drop_old_versions()
         return replaced
 
     def staging(self):
@@ -147,30 +203,126 @@ class Lake:
         if self.root.is_dir():
             yield from (p for p in self.root.iterdir() if p.is_dir())
 
+    @staticmethod
+    def _write_staged(staged: Staged, lake: Path, as_of: dt.date) -> None:
+        for table, data in staged.tables.items():
+            folder = lake / table / as_of_dir(as_of)
+            folder.mkdir(parents=True)
+            pq.write_table(data, folder / PART_FILE, compression="zstd")
+        for table, path in staged.files.items():
+            folder = lake / table / as_of_dir(as_of)
+            folder.mkdir(parents=True)
+            shutil.move(path, folder / PART_FILE)
+        for table, note in staged.sources.items():
+            (lake / table / as_of_dir(as_of) / SOURCE_FILE).write_text(note, encoding="utf-8")
+
+    def _link_unchanged(
+        self, version: Path, as_of: dt.date, replaced: list[str], run_id: str
+    ) -> None:
+        """Hard-link the current version into ``version``: every partition but the replaced
+        ones, which go to history under ``run_id``; the logs are copied (they grow)."""
+        dropped = {self.root / table for table in replaced}
+
+        def skip(folder: str, names: list[str]) -> list[str]:
+            return [as_of_dir(as_of)] if Path(folder) in dropped else []
+
+        for name in FOLDERS:
+            if (self.base / name).is_dir():
+                shutil.copytree(
+                    self.base / name,
+                    version / name,
+                    copy_function=os.link,
+                    ignore=skip if name == "lake" else None,
+                    dirs_exist_ok=True,
+                )
+            (version / name).mkdir(parents=True, exist_ok=True)
+        for table in replaced:
+            shutil.copytree(
+                self.partition(table, as_of),
+                version / "history" / table / as_of_dir(as_of) / run_id,
+                copy_function=os.link,
+            )
+        for name in LOGS:
+            if (self.base / name).is_file():
+                shutil.copyfile(self.base / name, version / name)
+            else:
+                (version / name).touch()
+
+    def _switch_to(self, version: Path) -> None:
+        """The commit point: ``current`` names ``version`` after one atomic rename."""
+        link = self.data_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}-current"
+        link.symlink_to(version.relative_to(self.data_dir))
+        os.replace(link, self.data_dir / CURRENT)
+
+    def _link_top_level(self) -> None:
+        """``lake``, ``history``, ``raw`` and the logs in the data directory point into
+        ``current``; the folders of a data directory written before versions are put
+        aside (everything in them is in the first version) and removed."""
+        for name in (*FOLDERS, *LOGS):
+            path, target = self.data_dir / name, f"{CURRENT}/{name}"
+            if path.is_symlink() and os.readlink(path) == target:
+                continue
+            aside = self.data_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}-{name}"
+            if path.exists() or path.is_symlink():
+                path.rename(aside)
+            aside.with_name(aside.name + "-link").symlink_to(target)
+            os.replace(aside.with_name(aside.name + "-link"), path)
+            _remove(aside)
+
+    def _drop_old_versions(self) -> None:
+        """Keep the current version and the one before it (a reader may have listed its
+        files just before the switch); a version newer than the current one was never
+        switched to (its writer died) and goes too."""
+        folder = self.data_dir / VERSIONS
+        if not folder.is_dir() or not (self.data_dir / CURRENT).exists():
+            return
+        current = os.readlink(self.data_dir / CURRENT).rsplit("/", 1)[-1]
+        older = sorted(v.name for v in folder.iterdir() if v.name < current)
+        keep = {current, *older[-1:]}
+        for version in folder.iterdir():
+            if version.name not in keep:
+                shutil.rmtree(version)
+
+    def _recover(self) -> None:
+        for leftover in self.data_dir.glob(f"{STAGING_PREFIX}*"):
+            _remove(leftover)
+        if (self.data_dir / CURRENT).exists():
+            self._link_top_level()
+            self._drop_old_versions()
+        else:  # the first publish died before its switch
+            _remove(self.data_dir / VERSIONS)
+
     @contextmanager
     def _staging(self) -> Iterator[Path]:
-        staging = self.data_dir / f".staging-{uuid.uuid4().hex}"
+        staging = self.data_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir(parents=True)
         try:
             yield staging
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    @staticmethod
-    def _move_all(moves: list[tuple[Path, Path]]) -> None:
-        done: list[tuple[Path, Path]] = []
-        created: list[Path] = []
-        try:
-            for source, target in moves:
-                for parent in reversed(target.parents):
-                    if not parent.exists():
-                        parent.mkdir()
-                        created.append(parent)
-                source.rename(target)
-                done.append((source, target))
-        except BaseException:
-            for source, target in reversed(done):
-                target.rename(source)
-            for folder in reversed(created):
-                folder.rmdir()
-            raise
+
+def _read_log(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _busy(data_dir: Path, holder: dict):
+    what = f"{holder.get('operation', '?')} {holder.get('as_of', '')}".strip()
+    since = f"pid {holder.get('pid', '?')}, since {holder.get('since', '?')}"
+    return file_rejected(
+        str(data_dir),
+        f"another import or close is running on this data directory ({what}, {since});"
+        " try again when it has finished",
+        f"该数据目录正在进行另一项导入或结账（{what}，进程 {holder.get('pid', '?')}，"
+        f"开始于 {holder.get('since', '?')}），请待其完成后再试",
+    )
