@@ -43,7 +43,7 @@ def audited(tmp_path_factory):
 
 def tampered(audited, tmp_path, sql: str):
     data_dir = tmp_path / "data"
-    shutil.copytree(audited, data_dir)
+    shutil.copytree(audited, data_dir, symlinks=True)
     with sqlite3.connect(data_dir / "loanquality.sqlite3") as db:
         db.execute("DROP TRIGGER audit_no_update")
         db.execute("DROP TRIGGER audit_no_delete")

@@ -90,7 +90,7 @@ def test_close_is_identical_on_duckdb_and_pyspark(tmp_path):
     bank = generate_bank(tmp_path / "files", loans=1_500, months=2, seed=12)
     for as_of in bank.as_ofs:
         import_as_of(tmp_path / "duck", as_of, bank.files(as_of))
-    shutil.copytree(tmp_path / "duck", tmp_path / "spark")
+    shutil.copytree(tmp_path / "duck", tmp_path / "spark", symlinks=True)
     for engine in ("duckdb", "pyspark"):
         folder = tmp_path / ("duck" if engine == "duckdb" else "spark")
         for as_of in bank.as_ofs:

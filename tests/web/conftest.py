@@ -39,7 +39,7 @@ def data_dir(bank_dir, settings, db):
 def own_data_dir(bank_dir, settings, tmp_path):
     """A private copy of the bank for tests that import or close."""
     copy = tmp_path / "data"
-    shutil.copytree(bank_dir, copy)
+    shutil.copytree(bank_dir, copy, symlinks=True)
     settings.DATA_DIR = copy
     return copy
 

@@ -386,7 +386,7 @@ def test_later_closes_keep_the_approval_until_a_newer_one_replaces_it(
     three_month_bank, settings, tmp_path, make_user, places
 ):
     data_dir = tmp_path / "data"
-    shutil.copytree(three_month_bank[0], data_dir)
+    shutil.copytree(three_month_bank[0], data_dir, symlinks=True)
     settings.DATA_DIR = data_dir
     second, third = three_month_bank[1][1:]
     lake = Lake(data_dir)

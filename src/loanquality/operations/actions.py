@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -17,8 +19,10 @@ from loanquality.audit.actions import record
 from loanquality.engine.close import CLOSE_STEPS, run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
+from loanquality.engine.locks import hold_for_life, is_held
 from loanquality.engine.problems import InputRejected
 from loanquality.operations.models import CloseRun, ImportRun, Status
+from loanquality.portfolio.scope import org_tree
 from loanquality.web.uploads import file_name
 
 IMPORTABLE = (
@@ -34,20 +38,40 @@ IMPORTABLE = (
     "provisions",
     "capital",
 )
-# a run still "running" after this long died with its server process
-STALE_AFTER = dt.timedelta(hours=2)
+WORKERS = ".workers"  # in the data dir: one lock file per server process running closes
+
+
+def operations_refusal(user) -> str | None:
+    """Why ``user`` may not import or close (None when they may). The ledger and its close
+    are the whole bank's, so only the credit department or an administrator of the legal
+    entity (the root of the org tree) runs them; before the first import there is no tree."""
+    if not user.can_run_operations():
+        return "只有信贷管理部和系统管理员可以导入数据和结账"
+    tree = org_tree()
+    if tree.parents and not tree.is_root(user.org_id):
+        root = next(o for o, parent in tree.parents.items() if parent is None)
+        return (
+            f"导入数据和结账针对全行，只能由法人机构（{tree.name(root)}）的用户进行；"
+            f"您所在机构为{tree.name(user.org_id)}"
+        )
+    return None
 
 
 def _require_operator(user) -> None:
-    if not user.can_run_operations():
-        raise PermissionDenied("只有信贷管理部和系统管理员可以导入数据和结账")
+    refusal = operations_refusal(user)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
-def import_uploads(user, as_of: dt.date, uploads: dict) -> ImportRun:
+def import_uploads(
+    user, as_of: dt.date, uploads: dict, *, replace_smaller: bool = False
+) -> ImportRun:
     """Validate and publish uploaded files (table id -> uploaded file) for ``as_of``.
 
     The files are kept aside in a temporary folder while the engine validates them; on any
-    problem nothing is published and the run records every problem in Chinese.
+    problem nothing is published and the run records every problem in Chinese. So it is
+    when a close or another import is running, and when the ledger would replace the
+    date's by far fewer loans without ``replace_smaller``.
     """
     _require_operator(user)
     unknown = set(uploads) - set(IMPORTABLE)
@@ -64,7 +88,13 @@ def import_uploads(user, as_of: dt.date, uploads: dict) -> ImportRun:
             paths[table_id] = path
         files = {t: p.name for t, p in paths.items()}
         try:
-            result = import_as_of(settings.DATA_DIR, as_of, paths, user=user.username)
+            result = import_as_of(
+                settings.DATA_DIR,
+                as_of,
+                paths,
+                user=user.username,
+                replace_smaller=replace_smaller,
+            )
         except InputRejected as rejected:
             with transaction.atomic():
                 run = ImportRun.objects.create(
@@ -79,7 +109,12 @@ def import_uploads(user, as_of: dt.date, uploads: dict) -> ImportRun:
             return run
     with transaction.atomic():
         run = ImportRun.objects.create(
-            as_of=as_of, user=user, status=Status.DONE, files=files, rows=result.rows
+            as_of=as_of,
+            user=user,
+            status=Status.DONE,
+            files=files,
+            rows=result.rows,
+            warnings=[w.rsplit(" / ", 1)[-1] for w in result.warnings],  # the Chinese half
         )
         record("import", user=user, target=str(as_of), import_id=result.import_id, rows=result.rows)
     return run
@@ -95,13 +130,14 @@ def start_close(user, as_of: dt.date) -> CloseRun:
     _require_operator(user)
     if as_of not in imported_dates():
         raise ValidationError(f"报告日 {as_of} 尚未导入借据台账，不能结账")
+    fail_dead_runs()
     with transaction.atomic():
-        running = CloseRun.objects.select_for_update().filter(
-            status=Status.RUNNING, started_at__gt=timezone.now() - STALE_AFTER
-        )
+        running = CloseRun.objects.select_for_update().filter(status=Status.RUNNING)
         if running.exists():
             raise ValidationError("已有结账正在进行，请等待其完成")
-        run = CloseRun.objects.create(as_of=as_of, user=user, steps_total=CLOSE_STEPS + 1)
+        run = CloseRun.objects.create(
+            as_of=as_of, user=user, steps_total=CLOSE_STEPS + 1, worker=_this_worker()
+        )
         record("close.start", user=user, target=str(as_of), run=run.pk)
     if settings.CLOSE_IN_BACKGROUND:
         threading.Thread(target=_close_in_thread, args=(run.pk,), daemon=True).start()
@@ -117,7 +153,11 @@ def start_reclose(user, as_of: dt.date, cause: str) -> CloseRun:
     dates = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= as_of]
     with transaction.atomic():
         run = CloseRun.objects.create(
-            as_of=as_of, user=user, steps_total=(CLOSE_STEPS + 1) * len(dates), cause=cause
+            as_of=as_of,
+            user=user,
+            steps_total=(CLOSE_STEPS + 1) * len(dates),
+            cause=cause,
+            worker=_this_worker(),
         )
         record(
             "close.start",
@@ -145,10 +185,48 @@ def _close_in_thread(run_id: int, dates: list[dt.date] | None = None) -> None:
 
 
 def _wait_for_earlier_closes(run: CloseRun) -> None:
-    while CloseRun.objects.filter(
-        status=Status.RUNNING, pk__lt=run.pk, started_at__gt=timezone.now() - STALE_AFTER
-    ).exists():
+    while True:
+        fail_dead_runs()
+        if not CloseRun.objects.filter(status=Status.RUNNING, pk__lt=run.pk).exists():
+            return
         time.sleep(1)
+
+
+def fail_dead_runs() -> list[CloseRun]:
+    """Mark failed, at once, every close still "running" whose server process is gone (its
+    worker lock is free: the operating system released it when the process died)."""
+    dead = [
+        run
+        for run in CloseRun.objects.filter(status=Status.RUNNING).select_related("user")
+        if not run.worker or not is_held(_worker_lock(run.worker))
+    ]
+    for run in dead:
+        with transaction.atomic():
+            run.status, run.finished_at = Status.FAILED, timezone.now()
+            run.error = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
+            run.save(update_fields=["status", "error", "finished_at"])
+            record("close.failed", user=run.user, target=str(run.as_of), run=run.pk)
+        if run.worker:
+            _worker_lock(run.worker).unlink(missing_ok=True)
+    return dead
+
+
+# (pid, data dir) -> this process's worker name: a forked process gets its own
+_workers: dict[tuple[int, str], str] = {}
+
+
+def _this_worker() -> str:
+    """The name of this server process, whose lock it holds for as long as it lives."""
+    key = (os.getpid(), str(settings.DATA_DIR))
+    if key not in _workers:
+        name = f"{key[0]}-{uuid.uuid4().hex[:12]}"
+        hold_for_life(_worker_lock(name))
+        _workers[key] = name
+    return _workers[key]
+
+
+def _worker_lock(name: str) -> Path:
+    return Path(settings.DATA_DIR) / WORKERS / f"{name}.lock"
 
 
 def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
@@ -161,7 +239,9 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     try:
         for as_of in dates or [run.as_of]:
             closed.append(
-                run_close(settings.DATA_DIR, as_of, progress=advance, user=run.user.username)
+                run_close(
+                    settings.DATA_DIR, as_of, progress=advance, user=run.user.username, wait=True
+                )
             )
             advance(f"{as_of} 已完成")
     except Exception as error:  # the run must end visibly whatever went wrong

@@ -22,6 +22,7 @@ class ImportRun(models.Model):
     rows = models.JSONField("行数", default=dict)
     problems = models.JSONField("问题", default=list)  # Chinese texts, as the engine lists them
     problem_total = models.PositiveIntegerField("问题总数", default=0)
+    warnings = models.JSONField("提示", default=list)  # Chinese texts
 
     class Meta:
         verbose_name = "数据导入"
@@ -40,6 +41,8 @@ class CloseRun(models.Model):
     error = models.TextField("错误", blank=True)
     cause = models.CharField("原因", max_length=200, blank=True)  # e.g. a 认定 taking effect
     seconds = models.FloatField("耗时(秒)", null=True, blank=True)
+    # the server process running it, alive while it holds its lock (operations.actions)
+    worker = models.CharField("进程", max_length=64, blank=True)
 
     class Meta:
         verbose_name = "月末结账"

@@ -15,8 +15,9 @@ from loanquality.portfolio import selectors
 
 
 def _operator(request) -> None:
-    if not request.user.can_run_operations():
-        raise PermissionDenied("只有信贷管理部和系统管理员可以导入数据和结账")
+    refusal = actions.operations_refusal(request.user)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _date(text: str) -> dt.date | None:
@@ -36,7 +37,12 @@ def import_page(request):
             error = "请填写报告日（YYYY-MM-DD）"
         else:
             try:
-                run = actions.import_uploads(request.user, as_of, uploads)
+                run = actions.import_uploads(
+                    request.user,
+                    as_of,
+                    uploads,
+                    replace_smaller=request.POST.get("replace_smaller") == "on",
+                )
             except ValidationError as invalid:
                 error = "；".join(invalid.messages)
     return render(
@@ -45,6 +51,7 @@ def import_page(request):
         {
             "run": run,
             "error": error,
+            "typed": request.POST,
             "tables": [(t, TABLES[t].label) for t in actions.IMPORTABLE],
             "runs": ImportRun.objects.select_related("user")[:20],
         },
@@ -65,6 +72,7 @@ def close_page(request):
         else:
             messages.success(request, f"已开始结账 {run.as_of}")
         return redirect("close")
+    actions.fail_dead_runs()
     closed = set(selectors.closed_dates())
     return render(
         request,
