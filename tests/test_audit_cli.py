@@ -1,5 +1,6 @@
-"""``loanquality audit verify`` on a real data directory: intact, then an edited row and a
-deleted row, each named (exit 1), as a DBA with the SQLite file might tamper."""
+"""``loanquality audit verify`` on a real data directory: intact, then an edited row, a
+deleted row, deleted last rows and a forged row, each named (exit 1), as a DBA with the
+SQLite file might tamper; a key readable by others or lost is a clear error (exit 2)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from loanquality.synth.generator import generate_bank
 
 
 def loanquality(*args: str, data_dir) -> subprocess.CompletedProcess:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
-    }
+    """The command, with the audit key in a file beside (not inside) the data dir."""
+    hidden = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in hidden and "_AUDIT_" not in k}
     env["SECRET_KEY"] = "audit-cli-test"
+    env["LOANQUALITY_AUDIT_KEY_FILE"] = str(data_dir.parent / "audit.key")
     command = [sys.executable, "-m", "loanquality.cli", *args, "--data-dir", str(data_dir)]
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
@@ -41,20 +43,32 @@ def audited(tmp_path_factory):
     return root / "data"
 
 
-def tampered(audited, tmp_path, sql: str):
+def copied(audited, tmp_path):
+    """A copy of the data dir, and of the key beside it."""
     data_dir = tmp_path / "data"
     shutil.copytree(audited, data_dir, symlinks=True)
+    shutil.copy2(audited.parent / "audit.key", tmp_path / "audit.key")
+    return data_dir
+
+
+def tampered(audited, tmp_path, sql: str, params=()):
+    data_dir = copied(audited, tmp_path)
     with sqlite3.connect(data_dir / "loanquality.sqlite3") as db:
         db.execute("DROP TRIGGER audit_no_update")
         db.execute("DROP TRIGGER audit_no_delete")
-        db.execute(sql)
+        db.execute(sql, params)
     return data_dir
 
 
 def test_an_intact_log_verifies(audited):
+    """Three audited changes: three MAC'd rows, three heads in the checkpoint, and the key
+    made on the first change (64 hex digits, mode 0600)."""
     result = loanquality("audit", "verify", data_dir=audited)
     assert result.returncode == 0, result.stderr
     assert "audit log intact: 3 entries" in result.stdout
+    assert len((audited / "audit_checkpoint.jsonl").read_text().splitlines()) == 3
+    key = audited.parent / "audit.key"
+    assert (key.stat().st_mode & 0o777, len(key.read_text().strip())) == (0o600, 64)
 
 
 def test_an_edited_row_is_named(audited, tmp_path):
@@ -73,3 +87,48 @@ def test_a_deleted_row_is_named(audited, tmp_path):
     assert result.returncode == 1
     assert "broken at entry #2" in result.stderr
     assert "缺失" in result.stderr
+
+
+def test_deleting_the_last_row_is_named(audited, tmp_path):
+    data_dir = tampered(audited, tmp_path, "DELETE FROM audit_auditentry WHERE seq = 3")
+    result = loanquality("audit", "verify", data_dir=data_dir)
+    assert result.returncode == 1
+    assert "broken at entry #3" in result.stderr
+    assert "第 3 条审计记录缺失（从末尾被删除）" in result.stderr
+
+
+def test_a_forged_row_appended_is_named(audited, tmp_path):
+    """Row 4 copied from row 3 (a user 'created'), linked to it and hashed with SHA-256."""
+    with sqlite3.connect(audited / "loanquality.sqlite3") as db:
+        row = db.execute(
+            "SELECT at, username, action, org_id, detail, hash FROM audit_auditentry WHERE seq = 3"
+        ).fetchone()
+    forged = "INSERT INTO audit_auditentry (seq, at, user_id, username, action, target, org_id, "
+    forged += "detail, prev_hash, hash) VALUES (4, ?, NULL, ?, ?, 'mallory', ?, ?, ?, ?)"
+    data_dir = tampered(audited, tmp_path, forged, (*row, "0" * 64))
+    result = loanquality("audit", "verify", data_dir=data_dir)
+    assert result.returncode == 1
+    assert "broken at entry #4" in result.stderr
+    assert "第 4 条审计记录写入后被修改或伪造" in result.stderr
+
+
+def test_a_key_others_can_read_is_refused_in_both_languages(audited, tmp_path):
+    data_dir = copied(audited, tmp_path)
+    (tmp_path / "audit.key").chmod(0o644)
+    result = loanquality("audit", "verify", data_dir=data_dir)
+    assert result.returncode == 2
+    assert "can be read by others (mode 0644)" in result.stderr
+    assert "可被他人读取" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_lost_key_is_refused_rather_than_replaced(audited, tmp_path):
+    """The checkpoint exists, so a new key would make every row look forged: exit 2."""
+    data_dir = copied(audited, tmp_path)
+    (tmp_path / "audit.key").unlink()
+    for command in (["audit", "verify"], ["user", "disable", "alice"]):
+        result = loanquality(*command, data_dir=data_dir)
+        assert result.returncode == 2, command
+        assert "is missing, but the audit log has a checkpoint" in result.stderr
+        assert "缺失，但审计日志已有检查点" in result.stderr
+    assert not (tmp_path / "audit.key").exists()

@@ -374,6 +374,19 @@ def serve_command(
     serve(host, port, workers)
 
 
+@contextmanager
+def audit_configured() -> Iterator[None]:
+    """A missing or exposed audit key, or an unreadable checkpoint: said in both languages,
+    exit 2 (a traceback would bury it)."""
+    from loanquality.audit.keys import AuditConfigError
+
+    try:
+        yield
+    except AuditConfigError as error:
+        err_console.print(f"{error.english}\n{error.chinese}", markup=False)
+        raise typer.Exit(2) from None
+
+
 user_app = typer.Typer(help="Users of the web application. 用户管理。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -398,7 +411,8 @@ def user_add(
     from loanquality.accounts.actions import create_user
 
     try:
-        create_user(username, password=password, role=role, org_id=org, staff_id=staff_id)
+        with audit_configured():
+            create_user(username, password=password, role=role, org_id=org, staff_id=staff_id)
     except ValidationError as error:
         err_console.print("；".join(error.messages), markup=False)
         raise typer.Exit(2) from None
@@ -429,7 +443,8 @@ def user_disable(username: str, data_dir: DataDir) -> None:
     open_database(data_dir)
     from loanquality.accounts.actions import disable_user
 
-    disable_user(_existing_user(username))
+    with audit_configured():
+        disable_user(_existing_user(username))
     console.print(f"已停用 disabled {username}")
 
 
@@ -461,7 +476,8 @@ def user_change(
 
     user = _existing_user(username)
     try:
-        change_post(user, role=role, org_id=org, staff_id=staff_id)
+        with audit_configured():
+            change_post(user, role=role, org_id=org, staff_id=staff_id)
     except ValidationError as error:
         err_console.print("；".join(error.messages), markup=False)
         raise typer.Exit(2) from None
@@ -474,24 +490,26 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def audit_verify(data_dir: DataDir) -> None:
-    """Check the audit log's hash chain; exit 1 naming the first edited or deleted entry.
-    校验审计日志是否被篡改。"""
+    """Check the audit log's MAC chain and its checkpoint; exit 1 naming the first edited,
+    forged or deleted entry. 校验审计日志是否被篡改。"""
     from loanquality.web.runtime import open_database
 
-    open_database(data_dir)
-    from loanquality.audit.actions import verify_log
+    with audit_configured():
+        open_database(data_dir)
+        from loanquality.audit.actions import verify_log
 
-    result = verify_log()
+        result = verify_log()
     if result.broken is not None:
+        where = f" at entry #{result.broken.seq}" if result.broken.seq else ""
         err_console.print(
-            f"审计日志校验失败 audit log broken at entry #{result.broken.seq}: "
+            f"审计日志校验失败 audit log broken{where}: "
             f"{result.broken.english}\n    {result.broken.chinese}",
             markup=False,
         )
         raise typer.Exit(1)
     console.print(
         f"审计日志完整 audit log intact: {result.entries:,} entries / 条, "
-        f"head hash / 末条哈希 {result.head_hash}"
+        f"head MAC / 末条校验码 {result.head_mac}"
     )
 
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loanquality.audit.chain import GENESIS, entry_hash, verify
+from loanquality.audit.chain import GENESIS, Verified, entry_mac, unvouched, verify
+from loanquality.audit.checkpoint import append_head, checkpoint_path, read_checkpoint
+from loanquality.audit.keys import audit_key
 from loanquality.audit.models import AuditEntry
 
 # Any constant: PostgreSQL's advisory lock that makes appends take their turn.
@@ -23,10 +26,12 @@ def record(
     org_id: str | None = None,
     **detail,
 ) -> AuditEntry:
-    """Append one audit row, chained to the one before. Call it inside the transaction of
-    the change it records. ``org_id`` is the org the row concerns (default: the acting
-    user's); only users whose subtree holds it see the row. Pass ``before`` and ``after``
-    for changes."""
+    """Append one audit row, chained to the one before by its MAC, and once the transaction
+    commits, its head to the checkpoint. Call it inside the transaction of the change it
+    records. ``org_id`` is the org the row concerns (default: the acting user's); only users
+    whose subtree holds it see the row. Pass ``before`` and ``after`` for changes."""
+    checkpoint = checkpoint_path()
+    key = audit_key(may_create=not checkpoint.exists())
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
@@ -47,8 +52,11 @@ def record(
         detail=detail,
         prev_hash=prev_hash,
     )
-    entry.hash = entry_hash(entry)
+    entry.hash = entry_mac(key, prev_hash, entry)
     entry.save()
+    # after the commit: a head written for a row that then rolls back would accuse the
+    # next row; a crash between commit and write only leaves the checkpoint behind
+    transaction.on_commit(partial(append_head, checkpoint, seq, entry.hash), robust=True)
     return entry
 
 
@@ -66,6 +74,13 @@ def _storable(value):
     return value
 
 
-def verify_log():
-    """Check the whole chain (``loanquality audit verify``)."""
-    return verify(AuditEntry.objects.order_by("seq").iterator(chunk_size=2000))
+def verify_log() -> Verified:
+    """Check the whole chain and the checkpoint (``loanquality audit verify``)."""
+    path = checkpoint_path()
+    checkpoint = read_checkpoint(path)
+    entries = AuditEntry.objects.order_by("seq")
+    if checkpoint is None:
+        count = entries.count()
+        return unvouched(count, path) if count else Verified(0, GENESIS, None)
+    key = audit_key(may_create=False)
+    return verify(entries.iterator(chunk_size=2000), key=key, checkpoint=checkpoint)

@@ -1,8 +1,9 @@
 """The audit log: one row per thing someone did; rows are never changed or deleted.
 
-Each row carries the hash of the row before it (``prev_hash``) and its own ``hash`` over its
-content and that link, so editing or deleting a row breaks the chain where it happened
-(``loanquality audit verify`` finds it).
+Each row carries the MAC of the row before it (``prev_hash``) and its own ``hash``: a keyed
+MAC over its content and that link (``chain.py``), and each new head is written to a
+checkpoint outside the database, so editing, forging or deleting a row, even with the
+triggers dropped, shows where it happened (``loanquality audit verify`` finds it).
 """
 
 from __future__ import annotations

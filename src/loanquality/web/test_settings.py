@@ -4,6 +4,7 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("LOANQUALITY_AUDIT_KEY", "tests-only-audit-key-not-a-secret-0123")
 os.environ.setdefault("LOANQUALITY_DATA_DIR", tempfile.mkdtemp(prefix="loanquality-tests-"))
 
 from loanquality.web.settings import *  # noqa: F403
