@@ -24,6 +24,14 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
+
+@app.callback()
+def _every_command() -> None:
+    from loanquality.web.runtime import keep_files_private
+
+    keep_files_private()
+
+
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Data directory (lake, history, logs).")]
 OptionalFile = Annotated[Path | None, typer.Option(exists=False, dir_okay=False)]
 

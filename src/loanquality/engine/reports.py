@@ -18,6 +18,7 @@ from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
 from loanquality.engine.metrics.migration import STATE_LABELS
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.schema import CATEGORY_LABELS
+from loanquality.exports import XLSX_OPTIONS, csv_cell
 
 FORMATS = ("json", "csv", "xlsx")
 KEY_COLUMNS = {"group_by": "分组", "key": "代码", "label": "名称"}
@@ -112,7 +113,7 @@ def render(document: dict, file_format: str, kind: str) -> bytes:
         columns = list(rows[0]) if rows else list(KEY_COLUMNS)
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")
     return _xlsx(document, kind)
 
@@ -120,9 +121,7 @@ def render(document: dict, file_format: str, kind: str) -> bytes:
 def _xlsx(document: dict, kind: str) -> bytes:
     buffer = io.BytesIO()
     # names from a bank's files stay text, never formulas
-    book = xlsxwriter.Workbook(
-        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     percent = book.add_format({"num_format": "0.00%"})
     money = book.add_format({"num_format": "#,##0.00"})

@@ -23,6 +23,7 @@ from loanquality.engine.dpd import with_overdue_days
 from loanquality.engine.ingest import check_references, read_input
 from loanquality.engine.problems import InputRejected, file_rejected
 from loanquality.engine.rules import RuleSet
+from loanquality.exports import XLSX_OPTIONS, csv_table
 
 OUTPUT_LABELS = {
     "loan_id": "借据号",
@@ -118,13 +119,13 @@ def write_table(table: pa.Table, path: Path, labels: dict[str, str] | None = Non
         if suffix == ".parquet":
             pq.write_table(table, temporary)
         else:
-            frame = table.to_pandas()
             if suffix == ".xlsx":
-                frame = frame.rename(columns=labels or {})
-                with pd.ExcelWriter(temporary, engine="xlsxwriter") as excel:
+                frame = table.to_pandas().rename(columns=labels or {})
+                options = {"options": XLSX_OPTIONS}
+                with pd.ExcelWriter(temporary, engine="xlsxwriter", engine_kwargs=options) as excel:
                     frame.to_excel(excel, index=False, sheet_name="五级分类结果")
             else:
-                frame.to_csv(temporary, index=False, encoding="utf-8-sig")
+                csv_table(table).to_pandas().to_csv(temporary, index=False, encoding="utf-8-sig")
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# the data dir holds the bank's loans, its users and the audit log: files 0600, folders 0700
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """Every file and folder this process creates from now on is its user's alone."""
+    os.umask(PRIVATE_UMASK)
+
 
 def setup_django(data_dir: Path) -> None:
     """Point the settings at ``data_dir`` and start Django (before any model import)."""
@@ -26,6 +34,18 @@ def open_database(data_dir: Path) -> None:
     that touches users or the audit log starts here)."""
     setup_django(data_dir)
     migrate()
+    _make_private(Path(data_dir))
+
+
+def _make_private(data_dir: Path) -> None:
+    """Close what an older version left open: the data dir (shutting out everything in it)
+    and the SQLite file."""
+    from django.conf import settings
+
+    data_dir.chmod(0o700)
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]).exists():
+        Path(database["NAME"]).chmod(0o600)
 
 
 def serve(host: str, port: int, workers: int = 2) -> None:

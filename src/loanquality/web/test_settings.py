@@ -11,6 +11,7 @@ from loanquality.web.settings import *  # noqa: F403
 
 # closes run inside the request, so a test sees the finished run (the server uses a thread)
 CLOSE_IN_BACKGROUND = False
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405  (the Django test client's host)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (pages are tested, not files)
 WHITENOISE_USE_FINDERS = True
