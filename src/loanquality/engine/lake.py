@@ -133,7 +133,9 @@ class Lake:
     def writing(self, operation: str, as_of: dt.date, *, wait: bool = False) -> Iterator[None]:
         """Hold the data directory for one import or close; another one of either kind is
         refused (``InputRejected``) or, with ``wait``, waited for. Clears what a killed
-        writer left behind before anything is read."""
+        writer left behind before anything is read. A data directory it had to create is
+        removed again when the block fails: a refused first import leaves nothing."""
+        created = not self.data_dir.exists()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         what = {"operation": operation, "as_of": as_of.isoformat()}
         try:
@@ -146,6 +148,10 @@ class Lake:
                     self._writing = False
         except Held as held:
             raise _busy(self.data_dir, held.holder) from None
+        except BaseException:
+            if created:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
 
     def publish(
         self,
