@@ -116,3 +116,19 @@ def test_reclosing_a_date_replaces_its_results_and_keeps_the_old_in_history(bank
     assert lake.read("metrics", feb).equals(before)
     assert len(list((data / "history" / "metrics" / f"as_of={feb}").iterdir())) == 1
     assert lake.has("loans", feb)  # the import itself is untouched
+
+
+def test_a_second_close_of_a_date_is_refused_while_the_first_runs(bank):
+    """The data directory's lock: the second close says who holds it, in both languages,
+    exits 2 and writes nothing."""
+    # given: a close of February holding the data directory
+    data, (_, feb) = bank
+    before = snapshot(data)
+    with Lake(data).writing("close", feb):
+        # when
+        result = run("close", "--data-dir", data, "--as-of", feb)
+    # then
+    assert result.exit_code == 2
+    assert "another import or close is running on this data directory (close 2024" in result.output
+    assert "该数据目录正在进行另一项导入或结账" in result.output
+    assert snapshot(data) == before

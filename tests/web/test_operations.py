@@ -13,7 +13,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import logged_in
 from helpers import snapshot
 from loanquality.engine.lake import Lake
-from loanquality.operations.actions import WORKERS, fail_dead_runs, start_close
+from loanquality.operations.actions import (
+    WORKERS,
+    _this_worker,
+    _wait_for_earlier_closes,
+    fail_dead_runs,
+    start_close,
+)
 from loanquality.operations.models import CloseRun, Status
 
 
@@ -121,3 +127,16 @@ def test_a_far_smaller_ledger_must_be_confirmed_on_the_page(head_office, own_dat
     assert done.status_code == 200
     assert lake.read("loans", as_of).num_rows == 20
     assert "该报告日已结账" in done.content.decode()
+
+
+def test_a_queued_reclose_does_not_wait_for_a_dead_close(head_office, own_data_dir):
+    """A re-close queued behind a close whose process died starts at once."""
+    # given: a dead close, then a queued one of this process
+    as_of = Lake(own_data_dir).as_ofs("loans")[-1]
+    dead = CloseRun.objects.create(as_of=as_of, user=head_office, worker="gone-worker")
+    queued = CloseRun.objects.create(as_of=as_of, user=head_office, worker=_this_worker())
+    # when
+    _wait_for_earlier_closes(queued)
+    # then: it returned (no loop), and the dead one is failed
+    dead.refresh_from_db()
+    assert dead.status == Status.FAILED
