@@ -132,3 +132,15 @@ def test_a_lost_key_is_refused_rather_than_replaced(audited, tmp_path):
         assert "is missing, but the audit log has a checkpoint" in result.stderr
         assert "缺失，但审计日志已有检查点" in result.stderr
     assert not (tmp_path / "audit.key").exists()
+
+
+def test_a_password_reset_is_audited_and_the_log_still_verifies(audited, tmp_path):
+    data_dir = copied(audited, tmp_path)
+    reset = loanquality(
+        "user", "password", "bob", "--password", "a-new-long-password-2", data_dir=data_dir
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert "接口令牌已全部撤销" in reset.stdout
+    result = loanquality("audit", "verify", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "audit log intact: 4 entries" in result.stdout

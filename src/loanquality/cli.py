@@ -453,7 +453,32 @@ def user_disable(username: str, data_dir: DataDir) -> None:
 
     with audit_configured():
         disable_user(_existing_user(username))
-    console.print(f"已停用 disabled {username}")
+    console.print(f"已停用 disabled {username}; API tokens revoked / 接口令牌已全部撤销")
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    data_dir: DataDir,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a user's password; every API token of theirs is revoked. 重置密码。"""
+    from loanquality.web.runtime import open_database
+
+    open_database(data_dir)
+    from django.core.exceptions import ValidationError
+
+    from loanquality.accounts.actions import change_password
+
+    try:
+        with audit_configured():
+            change_password(_existing_user(username), password)
+    except ValidationError as error:
+        err_console.print("；".join(error.messages), markup=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"已重置密码 password changed for {username}; API tokens revoked / 接口令牌已全部撤销"
+    )
 
 
 def _existing_user(username: str):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -9,6 +13,8 @@ from django.test import Client
 from conftest import PASSWORD
 from loanquality.accounts.models import User
 from loanquality.audit.models import AppendOnlyError, AuditEntry
+
+append_only = importlib.import_module("loanquality.audit.migrations.0002_append_only")
 
 
 def login(client, username, password):
@@ -95,3 +101,174 @@ def test_a_disabled_user_can_no_longer_log_in_nor_use_a_token(client, officer):
     answer = client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert answer.status_code == 401
     assert AuditEntry.objects.filter(action="user.disable", target="officer").count() == 1
+
+
+def test_a_disable_revokes_every_token_and_says_how_many(officer):
+    """Two tokens issued, the user disabled: both gone, the audit row counts them."""
+    from loanquality.accounts.actions import disable_user, issue_token
+    from loanquality.accounts.models import ApiToken
+
+    issue_token(officer), issue_token(officer)
+    disable_user(officer)
+    assert ApiToken.objects.filter(user=officer).count() == 0
+    row = AuditEntry.objects.get(action="user.disable", target="officer")
+    assert row.detail["tokens_revoked"] == 2
+
+
+def test_a_password_change_revokes_every_token_of_the_user(officer, head_office, client):
+    """Given two tokens of the officer and one of someone else, when the officer's
+    password changes, both of theirs stop working, the other does not, the new password
+    logs in, the old one no longer does."""
+    from loanquality.accounts.actions import change_password, issue_token
+
+    theirs = [issue_token(officer), issue_token(officer)]
+    other = issue_token(head_office)
+    change_password(officer, "another-long-password-2", acting=head_office)
+    for token in theirs:
+        answer = client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert answer.status_code == 401
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+    assert login(Client(), "officer", PASSWORD).status_code == 401
+    assert login(Client(), "officer", "another-long-password-2").status_code == 302
+    row = AuditEntry.objects.get(action="user.password")
+    assert (row.username, row.target, row.detail) == ("credit", "officer", {"tokens_revoked": 2})
+
+
+def test_a_password_change_is_checked_like_a_new_one(officer):
+    from django.core.exceptions import ValidationError
+
+    from loanquality.accounts.actions import change_password
+
+    with pytest.raises(ValidationError):
+        change_password(officer, "short")
+    assert login(Client(), "officer", PASSWORD).status_code == 302
+
+
+def test_logging_out_of_the_api_revokes_that_token_only(officer, client):
+    """The API's session is its token: logging out ends it, the user's other token lives."""
+    from loanquality.accounts.actions import issue_token
+
+    ending, other = issue_token(officer), issue_token(officer)
+    answer = client.post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {ending}")
+    assert answer.status_code == 204
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {ending}").status_code == 401
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+    assert AuditEntry.objects.get(action="api.token.revoke").detail["why"] == "logout"
+
+
+def test_the_token_page_lists_and_revokes_the_users_own_tokens(officer, head_office, client):
+    """The officer sees their two tokens, not the head office's; revoking one ends it;
+    revoking all ends the other; the head office's token is untouched."""
+    from loanquality.accounts.actions import issue_token
+    from loanquality.accounts.models import ApiToken
+
+    first, second = issue_token(officer), issue_token(officer)
+    other = issue_token(head_office)
+    browser = Client()
+    browser.force_login(officer)
+    page = browser.get("/account/tokens/").content.decode()
+    mine = list(ApiToken.objects.filter(user=officer).order_by("pk"))
+    assert all(f'value="{t.pk}"' in page for t in mine)
+    head_offices = ApiToken.objects.get(user=head_office)
+    assert f'value="{head_offices.pk}"' not in page
+    # a token id of someone else is refused, not revoked
+    assert browser.post("/account/tokens/", {"token": head_offices.pk}).status_code == 404
+    assert browser.post("/account/tokens/", {"token": mine[0].pk}).status_code == 302
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {first}").status_code == 401
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {second}").status_code == 200
+    assert browser.post("/account/tokens/", {"all": "1"}).status_code == 302
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {second}").status_code == 401
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+
+
+def held_until_all_have_arrived(monkeypatch, clients: int):
+    """Hold every password check until each client is either inside one or refused, so the
+    clients race as hard as they can; returns (passwords checked, refusals, run). SQLite
+    takes one writer at a time (and its shared in-memory test database says "table is
+    locked" rather than wait), so there the clients take turns at the database, leaving it
+    only inside the password check: the race between the lock check and the count is the
+    same. PostgreSQL runs them all at once."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    checked, refused, errors = [], [], []
+    release = threading.Event()
+    turns = threading.Semaphore(1 if connection.vendor == "sqlite" else clients)
+    real_verify = MD5PasswordHasher.verify
+
+    def held_verify(self, password, encoded):
+        checked.append(password)
+        turns.release()
+        release.wait(timeout=20)
+        turns.acquire()
+        return real_verify(self, password, encoded)
+
+    monkeypatch.setattr(MD5PasswordHasher, "verify", held_verify)
+
+    def attempt():
+        from loanquality.accounts.authentication import LoginRefused, check_password_login
+
+        try:
+            with turns:
+                check_password_login(None, "officer", "wrong")
+        except LoginRefused as refusal:
+            refused.append(refusal.message)
+        except Exception as error:  # reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def run():
+        threads = [threading.Thread(target=attempt) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while len(checked) + len(refused) + len(errors) < clients and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+    return checked, refused, run
+
+
+@pytest.fixture(scope="module")
+def append_only_restored(django_db_blocker):
+    """After a test that commits audit rows: the guard back on (see ``flushable_audit_log``)."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
+        else:
+            for statement in append_only.SQLITE:
+                cursor.execute(statement)
+
+
+@pytest.fixture
+def flushable_audit_log(append_only_restored, transactional_db):
+    """A test on a committing database is emptied afterwards, which the append-only guard
+    refuses: it is switched off for that, and back on once the database is empty."""
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
+        else:
+            cursor.execute("DROP TRIGGER audit_no_update")
+            cursor.execute("DROP TRIGGER audit_no_delete")
+
+
+def test_parallel_wrong_passwords_check_exactly_the_limit(
+    flushable_audit_log, officer, settings, monkeypatch, tmp_path
+):
+    """Eight clients guess at once: exactly LOGIN_FAILURE_LIMIT (5) passwords are checked,
+    the other three are refused as locked without a check; then the account is locked
+    (one login.locked row) and each of the eight attempts has its login.failed row."""
+    monkeypatch.setenv("LOANQUALITY_AUDIT_CHECKPOINT", str(tmp_path / "audit_checkpoint.jsonl"))
+    checked, refused, run = held_until_all_have_arrived(monkeypatch, clients=8)
+    run()
+    assert len(checked) == settings.LOGIN_FAILURE_LIMIT == 5
+    locked = "登录失败次数过多，账户已临时锁定，请稍后再试"
+    assert sorted(refused) == sorted([locked] * 3 + ["用户名或密码错误"] * 5)
+    assert User.objects.get(username="officer").is_locked()
+    assert AuditEntry.objects.filter(action="login.locked").count() == 1
+    assert AuditEntry.objects.filter(action="login.failed").count() == 8

@@ -1,4 +1,5 @@
-"""Operations on users: create, disable, count failed logins, issue API tokens."""
+"""Operations on users: create, change, disable, count failed logins, issue and revoke
+API tokens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from loanquality.accounts.models import ApiToken, Role, User
@@ -87,9 +89,9 @@ def _post_of(user: User) -> dict:
 
 @transaction.atomic
 def disable_user(user: User, *, acting: User | None = None) -> User:
+    """The user can no longer log in, and every API token of theirs ends now."""
     user.is_active = False
     user.save(update_fields=["is_active"])
-    user.api_tokens.all().delete()
     record(
         "user.disable",
         user=acting,
@@ -97,26 +99,92 @@ def disable_user(user: User, *, acting: User | None = None) -> User:
         org_id=user.org_id,
         before={"is_active": True},
         after={"is_active": False},
+        tokens_revoked=_end_tokens(user.api_tokens.all()),
     )
     return user
 
 
 @transaction.atomic
+def change_password(user: User, password: str, *, acting: User | None = None) -> User:
+    """A new password, checked as a new user's is; every API token of the user ends with
+    the old one (their web sessions end too: Django ties a session to the password)."""
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record(
+        "user.password",
+        user=acting,
+        target=user.username,
+        org_id=user.org_id,
+        tokens_revoked=_end_tokens(user.api_tokens.all()),
+    )
+    return user
+
+
+@transaction.atomic
+def revoke_tokens(user: User, *, why: str, token_id: int | None = None) -> int:
+    """End one of the user's API tokens (``token_id``) or all of them; how many ended.
+    ``why``: "logout" (the API's logout ends the token it is called with) or "page" (the
+    user on their token page). Another user's token id ends nothing."""
+    tokens = user.api_tokens.all()
+    if token_id is not None:
+        tokens = tokens.filter(pk=token_id)
+    ids = sorted(tokens.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    _end_tokens(tokens)
+    record("api.token.revoke", user=user, target=user.username, why=why, tokens=ids)
+    return len(ids)
+
+
+def _end_tokens(tokens) -> int:
+    ended, _ = tokens.delete()
+    return ended
+
+
+def claim_login_attempt(username: str) -> bool:
+    """Count this attempt as failed before its password is checked, if the account may be
+    tried: not locked and fewer attempts failed or under way than the limit. One
+    conditional UPDATE, so parallel guesses cannot all pass a lock check made before any
+    of them has failed. False for a locked account and for an unknown name.
+
+    Its audit row is the outcome's (``note_login``, ``note_failed_login``,
+    ``note_locked_out``): the claim must commit before the slow password check, alone."""
+    still_open = Q(locked_until__isnull=True) | Q(locked_until__lte=timezone.now())
+    claimed = User.objects.filter(
+        still_open, username=username, failed_logins__lt=settings.LOGIN_FAILURE_LIMIT
+    ).update(failed_logins=F("failed_logins") + 1)
+    return claimed == 1
+
+
+@transaction.atomic
 def note_failed_login(username: str) -> None:
-    """Count a failed login; the limit'th in a row locks the account for a while."""
-    user = User.objects.select_for_update().filter(username=username).first()
+    """A wrong password, its attempt already counted by ``claim_login_attempt``: the
+    limit'th in a row locks the account for a while."""
+    user = User.objects.filter(username=username).first()
     if user is None:
         record("login.failed", username=username, known=False)
         return
-    user.failed_logins += 1
-    fields = ["failed_logins"]
-    if user.failed_logins >= settings.LOGIN_FAILURE_LIMIT:
-        user.locked_until = timezone.now() + dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
-        user.failed_logins = 0
-        fields.append("locked_until")
-        record("login.locked", user=user, until=user.locked_until)
-    user.save(update_fields=fields)
+    _lock_if_the_limit_is_reached(user)
     record("login.failed", user=user)
+
+
+@transaction.atomic
+def note_locked_out(username: str) -> None:
+    """An attempt refused without a password check. If the limit was reached by attempts
+    still under way (or that never ended: a process that died), the lock starts now, so a
+    counter left at the limit cannot keep the account shut for good."""
+    user = User.objects.get(username=username)
+    _lock_if_the_limit_is_reached(user)
+    record("login.failed", user=user, locked=True)
+
+
+def _lock_if_the_limit_is_reached(user: User) -> None:
+    """Lock once, however many attempts end together: the UPDATE that resets the count wins."""
+    until = timezone.now() + dt.timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    reached = User.objects.filter(pk=user.pk, failed_logins__gte=settings.LOGIN_FAILURE_LIMIT)
+    if reached.update(failed_logins=0, locked_until=until):
+        record("login.locked", user=user, until=until)
 
 
 @transaction.atomic
@@ -131,10 +199,10 @@ def note_login(user: User) -> None:
 def issue_token(user: User) -> str:
     """A new API token for ``user``; only its digest is kept."""
     token = secrets.token_urlsafe(32)
-    ApiToken.objects.create(
+    issued = ApiToken.objects.create(
         user=user,
         digest=ApiToken.digest_of(token),
         expires_at=timezone.now() + dt.timedelta(days=TOKEN_DAYS),
     )
-    record("api.token", user=user)
+    record("api.token", user=user, token=issued.pk)
     return token

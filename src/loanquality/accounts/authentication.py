@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 
-from loanquality.accounts.actions import note_failed_login, note_login
+from loanquality.accounts.actions import (
+    claim_login_attempt,
+    note_failed_login,
+    note_locked_out,
+    note_login,
+)
 from loanquality.accounts.models import User
 
 
@@ -16,11 +21,11 @@ class LoginRefused(Exception):
 
 def check_password_login(request, username: str, password: str) -> User:
     """The user for these credentials, or ``LoginRefused`` with a Chinese reason.
-    Failures are counted and lock the account after the configured limit."""
+    Each attempt is counted before its password is checked, so no more passwords are
+    checked than the limit allows, however many clients try at once."""
     username = username.replace("\x00", "\ufffd")  # no user has it; PostgreSQL refuses NUL
-    known = User.objects.filter(username=username).first()
-    if known is not None and known.is_locked():
-        note_failed_login(username)
+    if not claim_login_attempt(username) and User.objects.filter(username=username).exists():
+        note_locked_out(username)
         raise LoginRefused("登录失败次数过多，账户已临时锁定，请稍后再试")
     user = authenticate(request, username=username, password=password)
     if user is None:

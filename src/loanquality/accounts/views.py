@@ -1,9 +1,12 @@
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from loanquality.accounts.actions import revoke_tokens
 from loanquality.accounts.authentication import LoginRefused, check_password_login
 
 
@@ -29,3 +32,22 @@ def login_page(request):
 def logout_page(request):
     logout(request)
     return redirect("login")
+
+
+def tokens_page(request):
+    """The user's own API tokens: when each was issued and ends; revoke one or all."""
+    if request.method == "POST":
+        if request.POST.get("all"):
+            revoke_tokens(request.user, why="page")
+        elif not revoke_tokens(request.user, why="page", token_id=_token_id(request)):
+            raise Http404("没有这个接口令牌")
+        return redirect("account-tokens")
+    tokens = request.user.api_tokens.order_by("-created_at")
+    return render(request, "accounts/tokens.html", {"tokens": tokens, "now": timezone.now()})
+
+
+def _token_id(request) -> int:
+    try:
+        return int(request.POST.get("token", ""))
+    except ValueError:
+        raise Http404("没有这个接口令牌") from None

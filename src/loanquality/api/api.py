@@ -10,7 +10,7 @@ from ninja import File, Form, NinjaAPI, Query, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from loanquality.accounts.actions import issue_token
+from loanquality.accounts.actions import issue_token, revoke_tokens
 from loanquality.accounts.authentication import LoginRefused, check_password_login
 from loanquality.accounts.models import ApiToken
 from loanquality.audit.views import filtered as audit_entries
@@ -31,7 +31,7 @@ class BearerToken(HttpBearer):
         )
         if found is None or not found.is_valid():
             return None
-        request.user = found.user
+        request.user, request.api_token = found.user, found
         return found.user
 
 
@@ -133,6 +133,13 @@ def token(request, credentials: Credentials):
     except LoginRefused as refused:
         return Status(401, {"detail": refused.message})
     return Status(200, {"token": issue_token(user)})
+
+
+@api.post("/auth/logout", response={204: None}, tags=["auth"])
+def logout(request):
+    """End the token this call is made with; the user's other tokens stay valid."""
+    revoke_tokens(request.user, why="logout", token_id=request.api_token.pk)
+    return Status(204, None)
 
 
 def _closed(as_of: dt.date | None) -> dt.date | None:

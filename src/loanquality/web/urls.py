@@ -10,6 +10,7 @@ from loanquality.portfolio import views as portfolio
 urlpatterns = [
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
+    path("account/tokens/", accounts.tokens_page, name="account-tokens"),
     path("", portfolio.dashboard_page, name="dashboard"),
     path("analysis/", portfolio.analysis_page, name="analysis"),
     path("analysis/export.xlsx", portfolio.analysis_export, name="analysis-export"),
