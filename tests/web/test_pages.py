@@ -134,6 +134,36 @@ def test_closing_a_date_never_imported_is_refused(head_office):
     assert not CloseRun.objects.exists()
 
 
+def test_a_malformed_or_out_of_range_report_date_is_400_in_chinese(head_office):
+    """Never a server error, and the page says what is wrong with the date."""
+    client = logged_in(head_office)
+    asked = {
+        "/?as_of=2024-1-31": "报告日：日期格式应为 YYYY-MM-DD（收到「2024-1-31」）",
+        "/loans/?as_of=9999-12-31": (
+            "报告日：日期应在 1900-01-01 至 2999-12-31 之间（收到「9999-12-31」）"
+        ),
+        "/analysis/export.xlsx?as_of=2024-02-30": "报告日：不是有效日期（收到「2024-02-30」）",
+    }
+    for url, message in asked.items():
+        # when a page is asked for with a bad report date
+        page = client.get(url)
+        # then it is refused with the reason, in Chinese
+        assert page.status_code == 400, url
+        assert message in page.content.decode(), url
+
+
+def test_a_report_date_never_closed_is_404_saying_so_in_chinese(head_office):
+    """The page says the view's reason; an unknown address says only that nothing is there."""
+    client = logged_in(head_office)
+    # when a date never closed, and an address that does not exist, are asked for
+    never_closed = client.get("/", {"as_of": "2030-01-31"})
+    unknown = client.get("/no-such-page/")
+    # then both are 404 pages in Chinese
+    assert (never_closed.status_code, unknown.status_code) == (404, 404)
+    assert "该报告日尚未结账" in never_closed.content.decode()
+    assert "没有您要找的页面或数据" in unknown.content.decode()
+
+
 def test_a_page_number_past_any_ledger_is_an_empty_page(head_office):
     answer = logged_in(head_office).get("/loans/", {"kind": "npl", "page": str(10**40)})
     assert answer.status_code == 200

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import File, Form, NinjaAPI, Query, Schema, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from loanquality.accounts.actions import issue_token, revoke_tokens
 from loanquality.accounts.authentication import LoginRefused, check_password_login
@@ -22,6 +27,7 @@ from loanquality.overrides.models import Status as OverrideStatus
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import lake, scope_of
+from loanquality.web.dates import DAY_PATTERN, day_of
 
 
 class BearerToken(HttpBearer):
@@ -35,7 +41,26 @@ class BearerToken(HttpBearer):
         return found.user
 
 
-api = NinjaAPI(
+MESSAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
+# every operation may answer these, whatever it does: the schema says so for each
+ALWAYS_ANSWERED = {
+    400: {"description": "请求格式不符（缺项、类型、取值或日期）", "content": MESSAGE},
+    401: {"description": "未提供有效令牌（或登录时用户名密码错误）", "content": MESSAGE},
+    414: {"description": "请求行超过 8190 字节，服务器拒收（HTML）"},
+}
+
+
+class LoanqualityApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for item in schema["paths"].values():
+            for operation in item.values():
+                for status, answer in ALWAYS_ANSWERED.items():
+                    operation["responses"].setdefault(status, answer)
+        return schema
+
+
+api = LoanqualityApi(
     title="loanquality API",
     version="1",
     description=(
@@ -48,6 +73,25 @@ api = NinjaAPI(
 
 
 MAX_OFFSET = 1_000_000_000  # beyond any table here, and within a database integer
+
+
+def _day(value):
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("日期应为 YYYY-MM-DD 格式的文本")
+    return day_of(value)
+
+
+Day = Annotated[
+    dt.date,
+    BeforeValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
+]
+LoanKind = Literal[tuple(selectors.LOAN_FILTERS)]
+Grouping = Literal[tuple(GROUPINGS)]
+OverrideState = Literal[tuple(OverrideStatus.values)]
+FilledText = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
 class Message(Schema):
@@ -125,6 +169,58 @@ def invalid(request, error):
     return api.create_response(request, {"detail": "；".join(error.messages)}, status=400)
 
 
+# what pydantic finds wrong with a parameter, in Chinese ({…} from the error's context)
+REQUEST_PROBLEMS = {
+    "missing": "缺少此项",
+    "value_error": "{error}",
+    "literal_error": "应为 {choices} 之一",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "string_too_short": "不能为空",
+    "string_pattern_mismatch": "不能为空白",
+    "greater_than_equal": "不应小于 {ge}",
+    "less_than_equal": "不应大于 {le}",
+    "list_type": "应为列表",
+    "dict_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "json_invalid": "不是有效的 JSON",
+}
+# ninja's own refusals, which it words in English
+NINJA_REFUSALS = {
+    "Unauthorized": "令牌无效或已过期，请先通过 /api/v1/auth/token 取得令牌",
+    "Cannot parse request body": "请求体无法解析",
+}
+
+
+@api.exception_handler(RequestInvalid)
+def malformed(request, error):
+    """A request the schema refuses: 400, every problem named by its parameter."""
+    return api.create_response(
+        request, {"detail": "；".join(_problem(e) for e in error.errors)}, status=400
+    )
+
+
+def _problem(error: dict) -> str:
+    names = [part for part in error["loc"] if isinstance(part, str)]  # no list positions
+    where = "请求体" if names[0] == "body" and len(names) == 2 else names[-1]
+    context = {**error.get("ctx", {})}
+    context["choices"] = "、".join(re.findall(r"'([^']*)'", str(context.get("expected", ""))))
+    text = REQUEST_PROBLEMS.get(error["type"], "取值无效").format(**context)
+    return f"参数 {where}：{text}"
+
+
+@api.exception_handler(HttpError)
+def refused(request, error):
+    detail = NINJA_REFUSALS.get(str(error), str(error))
+    return api.create_response(request, {"detail": detail}, status=error.status_code)
+
+
 @api.post("/auth/token", auth=None, response={200: TokenOut, 401: Message}, tags=["auth"])
 def token(request, credentials: Credentials):
     """Exchange a username and password for a bearer token (30 days)."""
@@ -150,19 +246,17 @@ def _closed(as_of: dt.date | None) -> dt.date | None:
     return as_of
 
 
-@api.get("/loans", response=LoanList, tags=["loans"])
+@api.get("/loans", response={200: LoanList, 404: Message}, tags=["loans"])
 def list_loans(
     request,
-    as_of: dt.date | None = None,
+    as_of: Day | None = None,
     q: str = "",
-    kind: str = "all",
+    kind: LoanKind = "all",
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """Classified loans of a close in the user's orgs; ``q`` matches a loan id, customer id or
     part of a name; ``kind`` is one of all, npl, special_mention, overdue, overdue90, hidden."""
-    if kind not in selectors.LOAN_FILTERS:
-        raise ValidationError(f"kind 应为 {', '.join(selectors.LOAN_FILTERS)}")
     as_of = _closed(as_of)
     if as_of is None:
         return {"as_of": None, "total": 0, "total_balance": 0.0, "rows": []}
@@ -178,7 +272,7 @@ def list_loans(
 
 
 @api.get("/loans/{loan_id}", response={200: LoanDetail, 404: Message}, tags=["loans"])
-def get_loan(request, loan_id: str, as_of: dt.date | None = None):
+def get_loan(request, loan_id: str, as_of: Day | None = None):
     """One loan as at ``as_of`` (default: its latest close), with its category at every close."""
     history = access_loan(scope_of(request.user), loan_id, as_of)
     latest = history[-1]
@@ -198,12 +292,9 @@ def get_loan(request, loan_id: str, as_of: dt.date | None = None):
 
 
 @api.get("/indicators", response={200: dict, 404: Message}, tags=["indicators"])
-def indicators(request, as_of: dt.date | None = None, by: list[str] = Query(["total"])):
+def indicators(request, as_of: Day | None = None, by: list[Grouping] = Query(["total"])):
     """The metric catalogue per grouping, as ``loanquality indicators`` writes it (rates as
     fractions). A user below the head office gets the org and officer rows of their subtree."""
-    unknown = [g for g in by if g not in GROUPINGS]
-    if unknown:
-        raise ValidationError(f"by 应为 {', '.join(GROUPINGS)}")
     as_of = _closed(as_of)
     if as_of is None:
         raise Http404("尚未结账")
@@ -249,7 +340,7 @@ def closes(request):
 )
 def create_import(
     request,
-    as_of: dt.date = Form(...),
+    as_of: Day = Form(...),
     loans: UploadedFile = File(...),
     orgs: UploadedFile | None = File(None),
     staff: UploadedFile | None = File(None),
@@ -290,9 +381,9 @@ def create_import(
 
 class OverrideIn(Schema):
     loan_id: str
-    as_of: dt.date
-    category: int
-    reason: str
+    as_of: Day
+    category: int = Field(ge=1, le=5, description="1 正常、2 关注、3 次级、4 可疑、5 损失")
+    reason: FilledText
 
 
 class OverrideId(Schema):
@@ -301,6 +392,10 @@ class OverrideId(Schema):
 
 class Decision(Schema):
     comment: str = ""
+
+
+class Rejection(Schema):
+    comment: FilledText  # a rejection says why
 
 
 class OverrideOut(Schema):
@@ -358,7 +453,7 @@ def propose_override(request, proposal: OverrideIn):
 @api.get("/overrides", response=list[OverrideOut], tags=["overrides"])
 def list_overrides(
     request,
-    status: str = "",
+    status: OverrideState | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
@@ -366,16 +461,15 @@ def list_overrides(
     withdrawn."""
     found = overrides.overrides_in_scope(scope_of(request.user)).select_related("maker", "checker")
     if status:
-        if status not in OverrideStatus.values:
-            raise ValidationError(f"status 应为 {', '.join(OverrideStatus.values)}")
         found = found.filter(status=status)
     return [_override_out(o) for o in found[offset : offset + limit]]
 
 
-def _decision_endpoint(step, verb: str):
-    def decide(request, override_id: int, decision: Decision):
+def _decision_endpoint(step, verb: str, body: type[Schema]):
+    def decide(request, override_id: int, decision):
         return _override_out(step(request.user, override_id, decision.comment))
 
+    decide.__annotations__ = {"override_id": int, "decision": body}
     decide.__name__ = f"{verb}_override"
     decide.__doc__ = f"{verb.capitalize()} a pending 认定."
     api.post(
@@ -385,12 +479,12 @@ def _decision_endpoint(step, verb: str):
     )(decide)
 
 
-for _step, _verb in (
-    (overrides.approve, "approve"),
-    (overrides.reject, "reject"),
-    (overrides.withdraw, "withdraw"),
+for _step, _verb, _body in (
+    (overrides.approve, "approve", Decision),
+    (overrides.reject, "reject", Rejection),
+    (overrides.withdraw, "withdraw", Decision),
 ):
-    _decision_endpoint(_step, _verb)
+    _decision_endpoint(_step, _verb, _body)
 
 
 class AuditOut(Schema):
@@ -410,8 +504,8 @@ def audit(
     object: str = "",
     user: str = "",
     action: str = "",
-    from_: dt.date | None = Query(None, alias="from"),
-    to: dt.date | None = None,
+    from_: Day | None = Query(None, alias="from"),
+    to: Day | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
@@ -14,6 +15,7 @@ from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
 from loanquality.portfolio.scope import scope_of
+from loanquality.web.dates import day_of
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000_000  # past any ledger; keeps the offset a 64-bit integer
@@ -35,15 +37,16 @@ LABELS = {m.id: m for m in CATALOGUE}
 
 
 def _as_of(request) -> dt.date | None:
-    """The close asked for (``?as_of=``), else the latest; 404 for a date never closed."""
+    """The close asked for (``?as_of=``), else the latest; 400 for what is not a date (or
+    out of range), 404 for a date never closed."""
     closed = selectors.closed_dates()
     text = request.GET.get("as_of")
     if not text:
         return closed[-1] if closed else None
     try:
-        as_of = dt.date.fromisoformat(text)
+        as_of = day_of(text)
     except ValueError as error:
-        raise Http404("报告日格式应为 YYYY-MM-DD") from error
+        raise BadRequest(f"报告日：{error}") from None
     if as_of not in closed:
         raise Http404("该报告日尚未结账")
     return as_of

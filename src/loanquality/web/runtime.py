@@ -62,6 +62,7 @@ def serve(host: str, port: int, workers: int = 2) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 300)  # an import of a large ledger runs in the request
+            self.cfg.set("limit_request_line", 8190)  # gunicorn's most: long filter URLs
             self.cfg.set("accesslog", "-")
 
         def load(self):

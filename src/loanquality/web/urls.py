@@ -7,6 +7,9 @@ from loanquality.operations import views as operations
 from loanquality.overrides import views as overrides
 from loanquality.portfolio import views as portfolio
 
+handler400 = "loanquality.web.errors.bad_request"
+handler404 = "loanquality.web.errors.not_found"
+
 urlpatterns = [
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
