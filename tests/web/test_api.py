@@ -3,12 +3,15 @@ errors (the schemathesis run over the whole schema is in test_api_schema.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import PASSWORD, loan_in
 from helpers import snapshot
 from loanquality.accounts.actions import issue_token
+from loanquality.engine.close import close_log
 from loanquality.engine.lake import Lake
 from loanquality.engine.reports import indicators_document
 from loanquality.portfolio.scope import org_tree
@@ -167,6 +170,44 @@ def test_closes_lists_every_close_newest_first(client, head_office, data_dir):
     assert [c["as_of"] for c in answer] == [
         d.isoformat() for d in Lake(data_dir).as_ofs("metrics")[::-1]
     ]
+
+
+def test_an_officer_sees_when_and_by_which_rules_each_date_closed_not_how(
+    client, officer, head_office, data_dir
+):
+    """Who ran a close, on which engine, the whole bank's row counts, the 认定 applied and
+    the time it took are for those who run closes; everyone sees what was closed, when,
+    against which earlier closes and under which rule set."""
+    # given the close log the test bank's two closes wrote, newest first
+    logged = close_log(Lake(data_dir))[::-1]
+    # when an officer and the head office's credit department read the closes
+    seen_by_officer = client.get("/api/v1/closes", **bearer(officer)).json()
+    seen_by_operator = client.get("/api/v1/closes", **bearer(head_office)).json()
+    # then the officer gets the dates, the rule set and the time, the rest left empty
+    for seen, entry in zip(seen_by_officer, logged, strict=True):
+        assert _at_as_logged(seen) == {
+            "close_id": entry["close_id"],
+            "as_of": entry["as_of"],
+            "previous_as_of": entry["previous_as_of"],
+            "base_as_of": entry["base_as_of"],
+            "ruleset": entry["ruleset"],
+            "ruleset_sha256": entry["ruleset_sha256"],
+            "at": entry["at"],
+            "user": None,
+            "engine": None,
+            "rows": None,
+            "overrides": None,
+            "seconds": None,
+            "replaced": None,
+        }
+    # and the credit department every field as logged
+    assert [_at_as_logged(seen) for seen in seen_by_operator] == logged
+
+
+def _at_as_logged(entry: dict) -> dict:
+    """The entry with its time written as the log writes it (the API writes UTC as Z)."""
+    at = dt.datetime.fromisoformat(entry["at"]).isoformat(timespec="seconds")
+    return {**entry, "at": at}
 
 
 def test_a_bad_import_is_400_with_every_problem_and_writes_nothing(

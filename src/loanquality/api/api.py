@@ -329,10 +329,44 @@ def _clean(row: dict) -> dict:
     }
 
 
-@api.get("/closes", response=list[dict], tags=["closes"])
+class CloseOut(Schema):
+    """A close published: what, when, against which earlier closes, under which rules; and,
+    for those who run closes, who ran it how (null for everyone else)."""
+
+    close_id: str | None = None
+    as_of: dt.date
+    previous_as_of: dt.date | None = None
+    base_as_of: dt.date | None = None
+    ruleset: str | None = None
+    ruleset_sha256: str | None = None
+    at: dt.datetime | None = None
+    user: str | None = None
+    engine: str | None = None
+    rows: dict[str, int] | None = None
+    overrides: int | None = None
+    seconds: float | None = None
+    replaced: list[str] | None = None
+
+
+CLOSE_FOR_EVERYONE = (
+    "close_id",
+    "as_of",
+    "previous_as_of",
+    "base_as_of",
+    "ruleset",
+    "ruleset_sha256",
+    "at",
+)
+
+
+@api.get("/closes", response=list[CloseOut], tags=["closes"])
 def closes(request):
-    """Every close run recorded, newest first."""
-    return close_log(lake())[::-1]
+    """Every close run recorded, newest first. Who ran it, on which engine, the whole bank's
+    row counts, the 认定 applied and its duration only for users who may run closes."""
+    entries = close_log(lake())[::-1]
+    if actions.operations_refusal(request.user) is None:
+        return entries
+    return [{k: e.get(k) for k in CLOSE_FOR_EVERYONE} for e in entries]
 
 
 @api.post(
