@@ -160,3 +160,200 @@ def test_org_table_with_an_unknown_parent(tmp_path):
         import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger, "orgs": path})
     problem = only_problem(caught.value)
     assert (problem.line, problem.column, problem.value) == (3, "parent_id", "NOPE")
+
+
+# --- numbers: only what a person means by one, and within bounds ------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "english", "chinese"),
+    [
+        ("NaN", "is not a number", "不是有效数字"),
+        ("inf", "is not a number", "不是有效数字"),
+        ("-Infinity", "is not a number", "不是有效数字"),
+        ("1.234,56", "thousands grouped by three", "千分位每三位一组"),  # European decimals
+        ("1,2,3,4.5", "thousands grouped by three", "千分位每三位一组"),
+        ("12,34", "thousands grouped by three", "千分位每三位一组"),
+        ("1_000", "is not a number", "不是有效数字"),
+        ("1e30", "is larger than any amount accepted", "金额超过允许的最大值"),
+        ("1e400", "is larger than any amount accepted", "金额超过允许的最大值"),  # inf in a double
+        ("1000000000000001", "LOANQUALITY_MAX_AMOUNT", "LOANQUALITY_MAX_AMOUNT"),
+    ],
+)
+def test_a_number_that_is_not_what_a_person_means_is_refused(tmp_path, value, english, chinese):
+    """NaN, infinities, separators not in groups of three, underscores and amounts above
+    1e15 yuan are refused at their line, column and value (DuckDB's own cast takes them)."""
+    # given: the bad balance on the second data row, line 3
+    rows = [GOOD, replace(replace(GOOD, "借据号", "L2"), "贷款余额", value)]
+    # when
+    problem = only_problem(rejected(tmp_path, rows))
+    # then
+    assert (problem.line, problem.column, problem.value) == (3, "balance", value)
+    assert english in problem.english
+    assert chinese in problem.chinese
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1,234,567.89", 1_234_567.89),
+        ("1，234，567.89", 1_234_567.89),  # full-width commas
+        ("1234567.89", 1_234_567.89),
+        (".5", 0.5),  # as Oracle's TO_CHAR writes a fraction
+        ("1.5E+07", 15_000_000.0),
+        ("1000000000000000", 1e15),  # the largest amount accepted, exactly
+    ],
+)
+def test_numbers_written_as_people_write_them_are_read(tmp_path, value, expected):
+    """Thousands separators in groups of three, a leading point and an exponent read as
+    the number they say."""
+    path = write_ledger(tmp_path / "loans.csv", [replace(GOOD, "贷款余额", value)])
+    assert read_input(path, "loans").data.column("balance").to_pylist() == [expected]
+
+
+def test_the_amount_limit_is_a_setting(tmp_path, monkeypatch):
+    """LOANQUALITY_MAX_AMOUNT = 100: 100 yuan passes, 100.01 is refused naming the limit."""
+    # given
+    monkeypatch.setenv("LOANQUALITY_MAX_AMOUNT", "100")
+    rows = [
+        replace(GOOD, "贷款余额", "100"),
+        replace(replace(GOOD, "借据号", "L2"), "贷款余额", "100.01"),
+    ]
+    # when
+    problem = only_problem(rejected(tmp_path, rows))
+    # then
+    assert (problem.line, problem.value) == (3, "100.01")
+    assert "the limit is 100 yuan (setting LOANQUALITY_MAX_AMOUNT)" in problem.english
+    assert "上限为 100 元（设置项 LOANQUALITY_MAX_AMOUNT）" in problem.chinese
+
+
+OVERDUE_HEADER = [*LEDGER_HEADER_ZH, "本金逾期天数"]
+
+
+@pytest.mark.parametrize(
+    ("days", "english", "chinese"),
+    [
+        ("-5", "must not be negative", "不能为负数"),
+        ("1000001", "is larger than 1,000,000", "超过 1,000,000"),
+        ("1e30", "is larger than 1,000,000", "超过 1,000,000"),  # crashed the import's cast
+        ("3000000000", "is larger than 1,000,000", "超过 1,000,000"),  # beyond the close's int32
+        ("2.5", "is not a whole number", "不是整数"),
+        ("nan", "is not a whole number", "不是整数"),
+    ],
+)
+def test_overdue_days_must_be_a_whole_number_from_0_to_a_million(tmp_path, days, english, chinese):
+    """Overdue days the close could not hold (it casts them to 32-bit integers) or that
+    mean nothing (negative) are refused at the import, each with one message."""
+    # given
+    rows = [[*GOOD, "0"], [*replace(GOOD, "借据号", "L2"), days]]
+    # when
+    problem = only_problem(rejected(tmp_path, rows, header=OVERDUE_HEADER))
+    # then
+    assert (problem.line, problem.column, problem.value) == (3, "principal_overdue_days", days)
+    assert english in problem.english
+    assert chinese in problem.chinese
+
+
+def test_every_bad_number_of_a_file_is_listed_together(tmp_path):
+    """Three kinds of bad number on three lines: three problems, in line order."""
+    rows = [
+        [*replace(GOOD, "贷款余额", "NaN"), "0"],
+        [*replace(GOOD, "借据号", "L2"), "-1"],
+        [*replace(replace(GOOD, "借据号", "L3"), "贷款余额", "1.234,56"), "0"],
+    ]
+    error = rejected(tmp_path, rows, header=OVERDUE_HEADER)
+    assert [(p.line, p.column) for p in error.problems] == [
+        (2, "balance"),
+        (3, "principal_overdue_days"),
+        (4, "balance"),
+    ]
+
+
+def test_a_share_must_be_a_plain_number_or_percentage(tmp_path):
+    """'nan%' and '1_0%' are refused; 25% and 0.3 still read (see test_reading)."""
+    path = write_ledger(
+        tmp_path / "b.csv",
+        [["C1", "nan%"], ["C2", "1_0%"]],
+        header=["客户号", "他行逾期90天以上占比"],
+    )
+    with pytest.raises(InputRejected) as caught:
+        read_input(path, "bureau")
+    assert [(p.line, p.value) for p in caught.value.problems] == [(2, "nan%"), (3, "1_0%")]
+
+
+# --- dates and amounts that do not fit together -----------------------------------------
+
+
+def test_a_loan_issued_after_the_as_of_date_is_refused(tmp_path):
+    """A January ledger with a loan issued on 1 February: refused at that line, and the
+    data directory gets no partition."""
+    # given
+    rows = [GOOD, replace(replace(GOOD, "借据号", "L2"), "发放日", "2024-02-01")]
+    ledger = write_ledger(tmp_path / "loans.csv", rows)
+    # when
+    with pytest.raises(InputRejected) as caught:
+        import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger})
+    # then
+    problem = only_problem(caught.value)
+    assert (problem.file, problem.line, problem.column, problem.value) == (
+        "loans.csv",
+        3,
+        "issue_date",
+        "2024-02-01",
+    )
+    assert "after the as-of date 2024-01-31" in problem.english
+    assert "发放日晚于报告日 2024-01-31" in problem.chinese
+    assert not (tmp_path / "data" / "current").exists()
+
+
+def test_a_loan_issued_on_the_as_of_date_imports(tmp_path):
+    rows = [replace(GOOD, "发放日", "2024-01-31")]
+    ledger = write_ledger(tmp_path / "loans.csv", rows)
+    result = import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger})
+    assert result.rows["loans"] == 1
+
+
+def test_a_balance_far_above_the_amount_is_a_warning_not_a_refusal(tmp_path):
+    """Balance > 1.5 × amount warns, naming how many loans and their lines; 1.5 × exactly
+    does not (100 → 150 is fine, 100 → 150.01 is not)."""
+    # given
+    header = [*LEDGER_HEADER_ZH, "发放金额"]
+    rows = [
+        [*replace(GOOD, "贷款余额", "150"), "100"],
+        [*replace(replace(GOOD, "借据号", "L2"), "贷款余额", "150.01"), "100"],
+        [*replace(replace(GOOD, "借据号", "L3"), "贷款余额", "1"), "0"],
+    ]
+    path = write_ledger(tmp_path / "loans.csv", rows, header=header)
+    # when
+    converted = read_input(path, "loans")
+    # then
+    assert converted.data.num_rows == 3
+    assert [w for w in converted.warnings if "1.5" in w] == [
+        "loans.csv: 2 loan(s) with a balance above 1.5 × the amount issued (lines 3, 4)"
+        " / 2 笔贷款余额超过发放金额的 1.5 倍（第 3, 4 行）"
+    ]
+
+
+# --- text: what an id and a name may hold -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loan_id", "shown"), [("L\x002", "L␀2"), ("L\t2", "L␉2"), ("L\x1b2", "L␛2")]
+)
+def test_a_control_character_in_an_id_is_refused(tmp_path, loan_id, shown):
+    """NUL, a tab or an escape inside a loan id: refused, the character shown as its
+    picture so the message itself stays readable."""
+    rows = [GOOD, replace(GOOD, "借据号", loan_id)]
+    problem = only_problem(rejected(tmp_path, rows))
+    assert (problem.line, problem.column, problem.value) == (3, "loan_id", shown)
+    assert "control character" in problem.english
+    assert "控制字符" in problem.chinese
+
+
+def test_a_nul_in_a_name_is_refused_but_a_line_break_is_not(tmp_path):
+    """A customer name with NUL cannot be stored by PostgreSQL; one with a line break can."""
+    header = [*LEDGER_HEADER_ZH, "客户名称"]
+    rows = [[*GOOD, "张\n三"], [*replace(GOOD, "借据号", "L2"), "李\x00四"]]
+    problem = only_problem(rejected(tmp_path, rows, header=header))
+    assert (problem.column, problem.value) == ("customer_name", "李␀四")
+    assert "NUL" in problem.english

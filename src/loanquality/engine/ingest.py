@@ -15,7 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from loanquality.engine.convert import LINE, Converted, MappingProfile, ProblemFinder, convert
+from loanquality.engine.convert import (
+    LINE,
+    Converted,
+    MappingProfile,
+    ProblemFinder,
+    check_issue_dates,
+    convert,
+)
 from loanquality.engine.lake import PART_FILE, Lake, Staged, new_import_id
 from loanquality.engine.problems import InputRejected, Problem, file_rejected
 from loanquality.engine.reading import read_text_table
@@ -104,6 +111,7 @@ def _import(
     earlier = [d for d in lake.as_ofs("loans") if d < as_of]
     earlier_loans = lake.read("loans", earlier[-1]).select(["loan_id"]) if earlier else None
     check_references(converted, orgs, earlier_loans)
+    check_issue_dates(converted["loans"], as_of)
     warnings += check_replacement(lake, as_of, converted["loans"], replace_smaller)
 
     staged = Staged()
