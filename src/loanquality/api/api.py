@@ -152,6 +152,7 @@ class ImportOut(Schema):
     rows: dict[str, int]
     problems: list[str]
     problem_total: int
+    warnings: list[str] = []
 
 
 @api.exception_handler(Http404)
@@ -386,9 +387,12 @@ def create_import(
     bureau: UploadedFile | None = File(None),
     provisions: UploadedFile | None = File(None),
     capital: UploadedFile | None = File(None),
+    replace_smaller: bool = Form(False),
 ):
     """Validate and publish one as-of date's files (multipart). 400 lists every problem in
-    Chinese and nothing is written."""
+    Chinese and nothing is written; a ledger with far fewer loans than the date's needs
+    ``replace_smaller``. Only the legal entity's credit department or an administrator
+    may import (403 otherwise)."""
     given = {
         "loans": loans,
         "orgs": orgs,
@@ -402,13 +406,19 @@ def create_import(
         "provisions": provisions,
         "capital": capital,
     }
-    run = actions.import_uploads(request.user, as_of, {k: v for k, v in given.items() if v})
+    run = actions.import_uploads(
+        request.user,
+        as_of,
+        {k: v for k, v in given.items() if v},
+        replace_smaller=replace_smaller,
+    )
     body = {
         "as_of": run.as_of,
         "status": run.status,
         "rows": run.rows,
         "problems": run.problems,
         "problem_total": run.problem_total,
+        "warnings": run.warnings,
     }
     return Status(400 if run.problems else 200, body)
 
