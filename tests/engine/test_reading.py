@@ -163,3 +163,52 @@ def test_a_damaged_workbook_is_a_clear_error_in_both_languages(tmp_path):
     assert problem.file == "借据.xlsx"
     assert "cannot be read as an Excel workbook" in problem.english
     assert problem.chinese == "无法作为 Excel 工作簿读取"
+
+
+# --- CSV structure errors, each at its line --------------------------------------------
+
+
+def test_rows_with_too_many_or_too_few_fields_are_listed_with_their_lines(tmp_path):
+    """Line 3 has one field too many, line 4 one too few, line 5 opens a quote it never
+    closes: three problems, each at its line, with the line's text as the value."""
+    # given
+    path = tmp_path / "loans.csv"
+    path.write_text(
+        '借据号,客户号,机构号\nL1,C1,B01\nL2,C2,B01,x\nL3,C3\n"L4,C4,B01\nL5,C5,B01\n',
+        encoding="utf-8",
+    )
+    # when
+    with pytest.raises(InputRejected) as caught:
+        read_text_table(path)
+    # then
+    problems = caught.value.problems
+    assert [(p.line, p.value) for p in problems] == [
+        (3, "L2,C2,B01,x"),
+        (4, "L3,C3"),
+        (5, '"L4,C4,B01\nL5,C5,B01'),
+    ]
+    assert problems[0].english == "has 4 fields, more than the header's 3"
+    assert problems[1].chinese == "只有 2 个字段，少于表头的 3 列"
+    assert problems[2].english == (
+        'a quote (") is not closed: the following lines run into one field'
+        " (1 fields, the header has 3)"
+    )
+    assert problems[2].chinese == '引号（"）未闭合，其后各行被并入同一字段（1 个字段，表头为 3 列）'
+
+
+def test_bytes_in_neither_encoding_are_listed_with_their_lines(tmp_path):
+    """0xFF is neither UTF-8 nor GB18030: lines 3 and 5 hold one each."""
+    # given
+    lines = ["借据号,客户号", "L1,C1", "L2,C\xff", "L3,C3", "L4,\xffC"]
+    data = b"\n".join(
+        line.encode("gbk") if "\xff" not in line else line.replace("\xff", "").encode() + b"\xff"
+        for line in lines
+    )
+    path = tmp_path / "loans.csv"
+    path.write_bytes(data)
+    # when
+    with pytest.raises(InputRejected) as caught:
+        read_text_table(path)
+    # then
+    assert [(p.line, p.value) for p in caught.value.problems] == [(3, "ff"), (5, "ff")]
+    assert caught.value.problems[0].chinese == "存在既非 UTF-8 也非 GBK/GB18030 编码的字节"

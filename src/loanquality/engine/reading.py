@@ -9,13 +9,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from loanquality.engine.problems import InputRejected, Problem, file_rejected
+from loanquality.engine import limits
+from loanquality.engine.problems import MAX_LISTED, InputRejected, Problem, file_rejected
+from loanquality.engine.workbooks import DamagedWorkbook, check_workbook
+
+HEADER_BYTES = 1 << 20  # enough for the header of any ledger; the rest is not looked at
 
 
 def detect_encoding(data: bytes) -> str:
@@ -45,9 +50,9 @@ def read_text_table(path: Path) -> pa.Table:
 
 
 def _read_csv(path: Path) -> pa.Table:
+    _check_header_width(path)
     data = path.read_bytes()
-    if detect_encoding(data) != "utf-8":
-        data = data.decode("gb18030").encode("utf-8")
+    data = _as_utf8(path.name, data)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
@@ -57,18 +62,150 @@ def _read_csv(path: Path) -> pa.Table:
             [Problem(path.name, 1, None, None, None, "has no header row", "缺少表头行")]
         )
     _reject_repeated_headers(path, header)
-    return pacsv.read_csv(
+    _check_row_count(path.name, data.count(b"\n") + (not data.endswith(b"\n")) - 1)
+    return _parsed_csv(path.name, data, header)
+
+
+def _check_header_width(path: Path) -> None:
+    """Refuse a CSV with too many columns from its first line, before reading the rest."""
+    with path.open("rb") as file:
+        # commas and quotes are ASCII, never part of a UTF-8 or GB18030 character
+        first_line = file.readline(HEADER_BYTES).decode("latin-1")
+    _check_column_count(path.name, len(next(csv.reader([first_line]), [])))
+
+
+def _check_column_count(file: str, columns: int) -> None:
+    if columns > limits.MAX_COLUMNS.value():
+        raise InputRejected(
+            [
+                limits.MAX_COLUMNS.problem(
+                    file, f"has {columns:,} columns", f"共 {columns:,} 列", line=1
+                )
+            ]
+        )
+
+
+def _check_row_count(file: str, rows: int) -> None:
+    if rows > limits.MAX_ROWS.value():
+        raise InputRejected(
+            [
+                limits.MAX_ROWS.problem(
+                    file, f"has {rows:,} rows below the header", f"表头以下共 {rows:,} 行"
+                )
+            ]
+        )
+
+
+def _as_utf8(file: str, data: bytes) -> bytes:
+    """The bytes as UTF-8; every byte neither UTF-8 nor GB18030 (covers GBK) is a problem."""
+    if detect_encoding(data) == "utf-8":
+        return data
+    try:
+        return data.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    spans = _undecodable(data, "gb18030")
+    lines = _line_numbers(data, [start for start, _ in spans])
+    raise InputRejected(
+        [
+            Problem(
+                file,
+                line,
+                None,
+                None,
+                data[start:end].hex(" "),
+                "these bytes are neither UTF-8 nor GBK/GB18030 text",
+                "存在既非 UTF-8 也非 GBK/GB18030 编码的字节",
+            )
+            for (start, end), line in zip(spans, lines, strict=True)
+        ]
+    )
+
+
+def _undecodable(data: bytes, encoding: str) -> list[tuple[int, int]]:
+    """Where decoding fails (start and end of each bad sequence), as many as are listed."""
+    view, spans, start = memoryview(data), [], 0
+    while len(spans) < MAX_LISTED:
+        try:
+            str(view[start:], encoding)
+            break
+        except UnicodeDecodeError as error:
+            spans.append((start + error.start, start + error.end))
+            start += error.end
+    return spans
+
+
+def _line_numbers(data: bytes, offsets: list[int]) -> list[int]:
+    lines, line, previous = [], 1, 0
+    for offset in offsets:
+        line += data.count(b"\n", previous, offset)
+        lines.append(line)
+        previous = offset
+    return lines
+
+
+def _parsed_csv(file: str, data: bytes, header: list[str]) -> pa.Table:
+    """Parse in parallel; a row with too many or too few fields is a problem. Parallel
+    parsing cannot tell such a row's line, so only then is the file parsed again serially."""
+    table, bad = _parse(data, header, threads=True)
+    if bad.count:
+        _, bad = _parse(data, header, threads=False)
+        raise InputRejected([_structure_problem(file, row) for row in bad.rows], bad.count)
+    return table
+
+
+@dataclass
+class _BadRows:
+    count: int = 0
+    rows: list = field(default_factory=list)
+
+    def note(self, row) -> str:
+        self.count += 1
+        if len(self.rows) < MAX_LISTED:
+            self.rows.append(row)
+        return "skip"
+
+
+def _parse(data: bytes, header: list[str], threads: bool) -> tuple[pa.Table, _BadRows]:
+    bad = _BadRows()
+    table = pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(block_size=1 << 24),
+        read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=threads),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=bad.note),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in header},
             strings_can_be_null=True,
             null_values=[""],
         ),
     )
+    return table, bad
+
+
+def _structure_problem(file: str, row) -> Problem:
+    """A row with the wrong number of fields, said the way a person finds it in the file."""
+    expected, actual = row.expected_columns, row.actual_columns
+    text = row.text if len(row.text) <= 80 else row.text[:80] + "…"
+    if row.text.count('"') % 2:
+        english = (
+            f'a quote (") is not closed: the following lines run into one field'
+            f" ({actual} fields, the header has {expected})"
+        )
+        chinese = (
+            f'引号（"）未闭合，其后各行被并入同一字段（{actual} 个字段，表头为 {expected} 列）'
+        )
+    elif actual > expected:
+        english = f"has {actual} fields, more than the header's {expected}"
+        chinese = f"有 {actual} 个字段，多于表头的 {expected} 列"
+    else:
+        english = f"has {actual} fields, fewer than the header's {expected}"
+        chinese = f"只有 {actual} 个字段，少于表头的 {expected} 列"
+    return Problem(file, row.number, None, None, text, english, chinese)
 
 
 def _read_parquet(path: Path) -> pa.Table:
+    metadata = pq.ParquetFile(path).metadata
+    _check_column_count(path.name, metadata.num_columns)
+    _check_row_count(path.name, metadata.num_rows)
     table = pq.read_table(path)
     return pa.table({name: _as_text(table.column(name)) for name in table.column_names})
 
@@ -87,8 +224,9 @@ def _read_xlsx(path: Path) -> pa.Table:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
+        check_workbook(path)
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
-    except CalamineError as error:  # not a workbook, damaged, or protected by a password
+    except (DamagedWorkbook, CalamineError) as error:  # damaged, or protected by a password
         raise file_rejected(
             path.name, f"cannot be read as an Excel workbook: {error}", "无法作为 Excel 工作簿读取"
         ) from error

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
+from loanquality.engine.problems import InputRejected
 from loanquality.overrides import actions
 from loanquality.overrides.actions import MAX_ID
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide
@@ -17,7 +18,7 @@ from loanquality.overrides.models import CATEGORY_CHOICES, Status
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.scope import scope_of
-from loanquality.web.uploads import file_name
+from loanquality.web.uploads import file_name, save_upload
 
 TABS = {"waiting": "待我审批", "mine": "我发起的", "all": "全部"}
 
@@ -141,9 +142,10 @@ def _batch(user, as_of, upload):
     name = file_name(upload, "认定清单.xlsx")
     with tempfile.TemporaryDirectory(prefix="loanquality-batch-") as folder:
         path = Path(folder) / name
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        try:
+            save_upload(upload, path)
+        except InputRejected as rejected:
+            return actions.BatchResult([], rejected.problems, rejected.total)
         return actions.propose_batch(user, as_of, path, name)
 
 

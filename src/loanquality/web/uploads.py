@@ -1,8 +1,12 @@
-"""Uploaded files' names, as the disk and the database can keep them."""
+"""Uploaded files: their names as the disk and the database can keep them, and their
+bytes written to disk no further than the upload size limit."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from loanquality.engine.limits import MAX_UPLOAD_BYTES
+from loanquality.engine.problems import InputRejected
 
 
 def file_name(upload, default: str) -> str:
@@ -10,3 +14,33 @@ def file_name(upload, default: str) -> str:
     it); ``default`` when nothing is left."""
     name = Path((upload.name or "").replace("\x00", "")).name
     return name or default
+
+
+def save_upload(upload, path: Path) -> None:
+    """Write ``upload`` to ``path``; raise ``InputRejected`` naming the limit when it is
+    larger than ``LOANQUALITY_MAX_UPLOAD_BYTES``, before reading any of it if its declared
+    size says so, else as soon as its bytes go past it."""
+    limit = MAX_UPLOAD_BYTES.value()
+    name = file_name(upload, path.name)
+    if (upload.size or 0) > limit:
+        raise _too_large(name, upload.size)
+    written = 0
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            written += len(chunk)
+            if written > limit:
+                break
+            out.write(chunk)
+    if written > limit:
+        path.unlink()
+        raise _too_large(name, written)
+
+
+def _too_large(name: str, size: int) -> InputRejected:
+    return InputRejected(
+        [
+            MAX_UPLOAD_BYTES.problem(
+                name, f"the upload has {size:,} bytes or more", f"上传文件大小达 {size:,} 字节"
+            )
+        ]
+    )
