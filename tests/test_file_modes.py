@@ -32,15 +32,12 @@ def _python(*args: str) -> subprocess.CompletedProcess:
 def _open_to_others(root: Path) -> dict[str, str]:
     """Every file or folder under ``root`` (itself included) that its group or others may
     read, write or enter, with its mode. Links carry no mode of their own; the copies of the
-    imported files under raw/ keep the mode of the file given (the lake copies them with
-    their metadata), shut in by the data dir's 0700."""
+    imported files under raw/ are the lake's own (their content, not their mode)."""
     found = [root, *root.rglob("*")]
     return {
         str(p.relative_to(root)): oct(p.stat().st_mode & 0o777)
         for p in found
-        if not p.is_symlink()
-        and "raw" not in p.relative_to(root).parts[:3]
-        and p.stat().st_mode & 0o077
+        if not p.is_symlink() and p.stat().st_mode & 0o077
     }
 
 

@@ -186,7 +186,7 @@ class Lake:
                 raw_folder = version / "raw" / as_of_dir(as_of) / run_id
                 raw_folder.mkdir(parents=True)
                 for path in staged.raw_files:
-                    shutil.copy2(path, raw_folder / path.name)
+                    shutil.copyfile(path, raw_folder / path.name)  # our mode, not theirs
             entry = {**log_entry, "replaced": replaced}
             with (version / log_name).open("a", encoding="utf-8") as log:
                 log.write(json.dumps(entry, ensure_ascii=False) + "\n")
