@@ -112,10 +112,12 @@ def test_a_forged_row_appended_is_named(audited, tmp_path):
     assert "第 4 条审计记录写入后被修改或伪造" in result.stderr
 
 
-def test_a_key_others_can_read_is_refused_in_both_languages(audited, tmp_path):
+@pytest.mark.parametrize("command", [["audit", "verify"], ["serve", "--port", "0"]])
+def test_a_key_others_can_read_is_refused_in_both_languages(audited, tmp_path, command):
+    """``serve`` refuses it before it starts, not with a 500 at the first audited change."""
     data_dir = copied(audited, tmp_path)
     (tmp_path / "audit.key").chmod(0o644)
-    result = loanquality("audit", "verify", data_dir=data_dir)
+    result = loanquality(*command, data_dir=data_dir)
     assert result.returncode == 2
     assert "can be read by others (mode 0644)" in result.stderr
     assert "可被他人读取" in result.stderr

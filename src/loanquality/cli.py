@@ -348,15 +348,21 @@ def demo(
 ) -> None:
     """Generate a synthetic bank, import and close every month, serve the web UI. 演示。"""
     from loanquality.demo import DEMO_PASSWORD, build_demo_bank, demo_users
-    from loanquality.web.runtime import open_database, serve
+    from loanquality.web.runtime import serve
 
     try:
-        build_demo_bank(
-            data_dir, loans=loans, months=months, seed=seed, console=console, progress=step_progress
-        )
+        with audit_configured():  # the demo users are added through the audited action
+            build_demo_bank(
+                data_dir,
+                loans=loans,
+                months=months,
+                seed=seed,
+                console=console,
+                progress=step_progress,
+            )
     except InputRejected as error:
         raise reject(error) from None
-    open_database(data_dir)
+    _open_for_serving(data_dir)
     table = Table(title=f"演示用户 demo users (密码 password: {DEMO_PASSWORD})")
     for header in ("用户名 username", "岗位 role", "机构 org"):
         table.add_column(header)
@@ -376,10 +382,21 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="gunicorn worker processes")] = 2,
 ) -> None:
     """Run the web application and API (gunicorn). 启动网页服务。"""
-    from loanquality.web.runtime import open_database, serve
+    from loanquality.web.runtime import serve
 
-    open_database(data_dir)
+    _open_for_serving(data_dir)
     serve(host, port, workers)
+
+
+def _open_for_serving(data_dir: Path) -> None:
+    """Open the database and check the audit key before a page can need it."""
+    from loanquality.web.runtime import open_database
+
+    with audit_configured():
+        open_database(data_dir)
+        from loanquality.audit.actions import check_configuration  # needs Django set up
+
+        check_configuration()
 
 
 @contextmanager

@@ -212,3 +212,18 @@ def test_bytes_in_neither_encoding_are_listed_with_their_lines(tmp_path):
     # then
     assert [(p.line, p.value) for p in caught.value.problems] == [(3, "ff"), (5, "ff")]
     assert caught.value.problems[0].chinese == "存在既非 UTF-8 也非 GBK/GB18030 编码的字节"
+
+
+def test_a_carriage_return_alone_in_the_header_line_is_a_clear_problem(tmp_path):
+    """Old Mac line endings (CR only) put the whole file on one line: it was a csv.Error
+    traceback (a 500 from the web)."""
+    # given
+    path = tmp_path / "loans.csv"
+    path.write_bytes("借据号,客户号\rL1,C1\n".encode())
+    # when
+    with pytest.raises(InputRejected) as caught:
+        read_text_table(path)
+    # then
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == ("loans.csv", 1)
+    assert "单独的回车符（CR）" in problem.chinese

@@ -357,3 +357,25 @@ def test_a_nul_in_a_name_is_refused_but_a_line_break_is_not(tmp_path):
     problem = only_problem(rejected(tmp_path, rows, header=header))
     assert (problem.column, problem.value) == ("customer_name", "李␀四")
     assert "NUL" in problem.english
+
+
+def test_an_unknown_org_and_a_late_issue_date_are_reported_together(tmp_path):
+    """Checks across tables and against the as-of date run together: one import attempt
+    lists both problems (line 2: org B77 unknown; line 3: issued 2024-02-01 > 2024-01-31)."""
+    # given
+    rows = [
+        replace(GOOD, "机构号", "B77"),
+        replace(replace(GOOD, "借据号", "L2"), "发放日", "2024-02-01"),
+    ]
+    files = {
+        "loans": write_ledger(tmp_path / "loans.csv", rows),
+        "orgs": write_orgs(tmp_path / "orgs.csv"),
+    }
+    # when
+    with pytest.raises(InputRejected) as caught:
+        import_as_of(tmp_path / "data", dt.date(2024, 1, 31), files)
+    # then
+    assert [(p.line, p.column) for p in caught.value.problems] == [
+        (2, "org_id"),
+        (3, "issue_date"),
+    ]

@@ -140,3 +140,27 @@ def test_a_queued_reclose_does_not_wait_for_a_dead_close(head_office, own_data_d
     # then: it returned (no loop), and the dead one is failed
     dead.refresh_from_db()
     assert dead.status == Status.FAILED
+
+
+def test_ledger_uploads_over_the_limit_are_refused_together(head_office, own_data_dir, monkeypatch):
+    """A 100-byte cap: a 120-byte ledger and a 150-byte org table are both named, and
+    nothing is written."""
+    # given
+    monkeypatch.setenv("LOANQUALITY_MAX_UPLOAD_BYTES", "100")
+    before = snapshot(own_data_dir)
+    uploads = {
+        "as_of": "2030-01-31",
+        "loans": SimpleUploadedFile("loans.csv", b"x" * 120),
+        "orgs": SimpleUploadedFile("orgs.csv", b"y" * 150),
+    }
+    # when
+    page = logged_in(head_office).post("/operations/import/", uploads)
+    # then
+    text = page.content.decode()
+    assert page.status_code == 400
+    assert (
+        "loans.csv：上传文件大小达 120 字节，上限为 100 字节（设置项 LOANQUALITY_MAX_UPLOAD_BYTES）"
+        in text
+    )
+    assert "orgs.csv：上传文件大小达 150 字节" in text
+    assert snapshot(own_data_dir) == before

@@ -74,6 +74,14 @@ def _storable(value):
     return value
 
 
+def check_configuration() -> None:
+    """Raise ``AuditConfigError`` now, at start-up, rather than at the first audited change
+    (where it would be a 500): the key must be usable, the checkpoint readable."""
+    path = checkpoint_path()
+    read_checkpoint(path)
+    audit_key(may_create=not path.exists())
+
+
 def verify_log() -> Verified:
     """Check the whole chain and the checkpoint (``loanquality audit verify``)."""
     path = checkpoint_path()

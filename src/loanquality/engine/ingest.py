@@ -24,7 +24,7 @@ from loanquality.engine.convert import (
     convert,
 )
 from loanquality.engine.lake import PART_FILE, Lake, Staged, new_import_id
-from loanquality.engine.problems import InputRejected, Problem, file_rejected
+from loanquality.engine.problems import InputRejected, Problem, file_rejected, raise_together
 from loanquality.engine.reading import read_text_table
 from loanquality.engine.schema import TABLES
 
@@ -110,8 +110,7 @@ def _import(
     orgs, orgs_source = _org_tree(lake, as_of, converted, warnings)
     earlier = [d for d in lake.as_ofs("loans") if d < as_of]
     earlier_loans = lake.read("loans", earlier[-1]).select(["loan_id"]) if earlier else None
-    check_references(converted, orgs, earlier_loans)
-    check_issue_dates(converted["loans"], as_of)
+    check_contents(converted, orgs, earlier_loans, as_of)
     warnings += check_replacement(lake, as_of, converted["loans"], replace_smaller)
 
     staged = Staged()
@@ -272,6 +271,20 @@ def _check_org_tree(orgs: Converted) -> None:
             )
     if problems:
         raise InputRejected(problems)
+
+
+def check_contents(
+    converted: dict[str, Converted],
+    orgs: pa.Table | None,
+    earlier_loans: pa.Table | None,
+    as_of: dt.date,
+) -> None:
+    """What no single file can tell: references between the tables and to the earlier
+    ledger, and issue dates against the as-of date; every problem of both at once."""
+    raise_together(
+        lambda: check_references(converted, orgs, earlier_loans),
+        lambda: check_issue_dates(converted["loans"], as_of),
+    )
 
 
 _ORG_REFERENCES = ("loans", "staff", "provisions", "capital")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_LISTED = 200
@@ -56,6 +57,21 @@ def file_rejected(file: str, english: str, chinese: str, value: str | None = Non
     """A whole file (or setting, then with its ``value``) cannot be used: no line or
     column to point at."""
     return InputRejected([Problem(file, None, None, None, value, english, chinese)])
+
+
+def raise_together(*checks: Callable[[], object]) -> None:
+    """Run every check, then raise one ``InputRejected`` with the problems of all that
+    failed (a user fixes a file once, not once per check)."""
+    problems: list[Problem] = []
+    total = 0
+    for check in checks:
+        try:
+            check()
+        except InputRejected as rejected:
+            problems += rejected.problems
+            total += rejected.total
+    if problems:
+        raise InputRejected(problems, total)
 
 
 def _order(problem: Problem) -> tuple[str, int, str]:

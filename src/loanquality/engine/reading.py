@@ -56,7 +56,7 @@ def _read_csv(path: Path) -> pa.Table:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([first_line]), [])
+    header = _header_fields(path.name, first_line)
     if not header or not any(h.strip() for h in header):
         raise InputRejected(
             [Problem(path.name, 1, None, None, None, "has no header row", "缺少表头行")]
@@ -70,8 +70,29 @@ def _check_header_width(path: Path) -> None:
     """Refuse a CSV with too many columns from its first line, before reading the rest."""
     with path.open("rb") as file:
         # commas and quotes are ASCII, never part of a UTF-8 or GB18030 character
-        first_line = file.readline(HEADER_BYTES).decode("latin-1")
-    _check_column_count(path.name, len(next(csv.reader([first_line]), [])))
+        first_line = file.readline(HEADER_BYTES).decode("latin-1").rstrip("\r\n")
+    _check_column_count(path.name, len(_header_fields(path.name, first_line)))
+
+
+def _header_fields(file: str, line: str) -> list[str]:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # a carriage return inside the line: old Mac line endings
+        raise InputRejected(
+            [
+                Problem(
+                    file,
+                    1,
+                    None,
+                    None,
+                    None,
+                    "the header line holds a carriage return (CR) without a line feed:"
+                    " save the file with Windows (CRLF) or Unix (LF) line endings",
+                    "表头行中含有单独的回车符（CR）："
+                    "请以 Windows（CRLF）或 Unix（LF）换行格式另存文件",
+                )
+            ]
+        ) from None
 
 
 def _check_column_count(file: str, columns: int) -> None:

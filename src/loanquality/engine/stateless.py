@@ -20,7 +20,7 @@ from loanquality.engine.backends import connect
 from loanquality.engine.classify import CLASSIFIED_COLUMNS, classify
 from loanquality.engine.convert import LINE, MappingProfile
 from loanquality.engine.dpd import with_overdue_days
-from loanquality.engine.ingest import check_references, read_input
+from loanquality.engine.ingest import check_contents, read_input
 from loanquality.engine.problems import InputRejected, file_rejected
 from loanquality.engine.rules import RuleSet
 from loanquality.exports import XLSX_OPTIONS, csv_table
@@ -80,7 +80,7 @@ def classify_files(
     if problems:
         raise InputRejected(problems, total)
     earlier = converted["previous"].data.select(["loan_id"]) if "previous" in converted else None
-    check_references(converted, orgs=None, earlier_loans=earlier)
+    check_contents(converted, orgs=None, earlier_loans=earlier, as_of=as_of)
 
     con = connect("duckdb")
     tables = {t: ibis.memtable(c.data.drop_columns([LINE])) for t, c in converted.items()}

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -20,10 +21,10 @@ from loanquality.engine.close import CLOSE_STEPS, run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.engine.locks import hold_for_life, is_held
-from loanquality.engine.problems import InputRejected
+from loanquality.engine.problems import InputRejected, raise_together
 from loanquality.operations.models import CloseRun, ImportRun, Status
 from loanquality.portfolio.scope import org_tree
-from loanquality.web.uploads import file_name
+from loanquality.web.uploads import file_name, save_upload
 
 IMPORTABLE = (
     "loans",
@@ -82,12 +83,10 @@ def import_uploads(
         for table_id, upload in uploads.items():
             path = Path(folder) / table_id / file_name(upload, f"{table_id}.csv")
             path.parent.mkdir()
-            with path.open("wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
             paths[table_id] = path
         files = {t: p.name for t, p in paths.items()}
         try:
+            raise_together(*(partial(save_upload, uploads[t], p) for t, p in paths.items()))
             result = import_as_of(
                 settings.DATA_DIR,
                 as_of,
