@@ -71,8 +71,10 @@ def fingerprint(data: Path) -> dict:
         ).fetchone()
         seen[str(part.relative_to(lake.root).parent)] = [count, str(digest)]
     con.close()
-    for log in ("import_log", "close_log"):  # read as files: the script also checks old code
-        path = data / f"{log}.jsonl"
+    # read as files, from the version a reader would see: the script also checks old code
+    base = data / "current" if (data / "current").exists() else data
+    for log in ("import_log", "close_log"):
+        path = base / f"{log}.jsonl"
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         seen[log] = [json.loads(line)["as_of"] for line in lines if line]
     return seen
@@ -116,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
 
     shutil.rmtree(args.out, ignore_errors=True)
-    bank = generate_bank(args.out / "files", loans=args.loans, months=args.months, seed=4)
+    bank = generate_bank(args.out / "files", loans=args.loans, months=args.months, seed=args.seed)
     steps = steps_of(bank)
     views, durations = reference(args.out / "reference", steps)
 

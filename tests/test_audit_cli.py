@@ -16,12 +16,14 @@ from loanquality.engine.ingest import import_as_of
 from loanquality.synth.generator import generate_bank
 
 
-def loanquality(*args: str, data_dir) -> subprocess.CompletedProcess:
+def loanquality(*args: str, data_dir, env=None) -> subprocess.CompletedProcess:
     """The command, with the audit key in a file beside (not inside) the data dir."""
     hidden = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
+    given = env or {}
     env = {k: v for k, v in os.environ.items() if k not in hidden and "_AUDIT_" not in k}
     env["SECRET_KEY"] = "audit-cli-test"
     env["LOANQUALITY_AUDIT_KEY_FILE"] = str(data_dir.parent / "audit.key")
+    env.update(given)
     command = [sys.executable, "-m", "loanquality.cli", *args, "--data-dir", str(data_dir)]
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
@@ -146,3 +148,13 @@ def test_a_password_reset_is_audited_and_the_log_still_verifies(audited, tmp_pat
     result = loanquality("audit", "verify", data_dir=data_dir)
     assert result.returncode == 0, result.stderr
     assert "audit log intact: 4 entries" in result.stdout
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_the_server_before_it_starts(audited, tmp_path):
+    """Heads that cannot be appended would let a deleted tail pass verify unnoticed."""
+    data_dir = copied(audited, tmp_path)
+    env = {"LOANQUALITY_AUDIT_CHECKPOINT": str(tmp_path / "no-such-folder" / "checkpoint")}
+    result = loanquality("serve", "--port", "0", data_dir=data_dir, env=env)
+    assert result.returncode == 2
+    assert "cannot be written" in result.stderr
+    assert "无法写入审计检查点" in result.stderr

@@ -13,7 +13,7 @@ from helpers import LEDGER_HEADER_ZH, LEDGER_ROWS, snapshot, write_csv, write_le
 from loanquality.engine import lake as lake_module
 from loanquality.engine.close import run_close
 from loanquality.engine.ingest import ROOT_ORG_ID, import_as_of
-from loanquality.engine.lake import Lake
+from loanquality.engine.lake import PART_FILE, Lake
 from loanquality.engine.problems import InputRejected
 
 JAN, FEB = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
@@ -116,6 +116,21 @@ def test_a_failure_at_the_switch_leaves_the_data_directory_byte_identical(
         pass
     assert snapshot(data) == before
     assert Lake(data).as_ofs("loans") == [JAN]
+
+
+def test_a_reader_keeps_reading_the_version_it_started_on(tmp_path, files):
+    """A page whose query began before a re-import reads the old partition to its end, and
+    the next reader sees the new one: never one file of each."""
+    # given: January with three loans, and a reader that has found its files
+    data = tmp_path / "data"
+    import_as_of(data, JAN, files)
+    found = sorted(Lake(data).root.glob(f"*/as_of=2024-01-31/{PART_FILE}"))
+    # when: January is imported again with one loan
+    files["loans"] = write_ledger(tmp_path / "one" / "loans.csv", LEDGER_ROWS[:1])
+    import_as_of(data, JAN, files, replace_smaller=True)
+    # then
+    assert [pq.read_metadata(p).num_rows for p in found] == [3, 3]  # loans, orgs as found
+    assert Lake(data).read("loans", JAN).num_rows == 1
 
 
 def test_a_data_directory_written_before_versions_is_carried_over_whole(tmp_path, files):

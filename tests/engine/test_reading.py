@@ -227,3 +227,24 @@ def test_a_carriage_return_alone_in_the_header_line_is_a_clear_problem(tmp_path)
     [problem] = caught.value.problems
     assert (problem.file, problem.line) == ("loans.csv", 1)
     assert "单独的回车符（CR）" in problem.chinese
+
+
+def test_a_quote_left_open_in_the_last_column_is_found(tmp_path):
+    """No row has the wrong number of fields, yet lines 4 and 5 would vanish into the last
+    field of line 3 (it was read as 2 rows)."""
+    # given
+    path = tmp_path / "loans.csv"
+    path.write_bytes(b'a,b,c\n1,2,3\n4,5,"six\n7,8,9\n10,11,12\n')
+    # when
+    with pytest.raises(InputRejected) as caught:
+        read_text_table(path)
+    # then
+    [problem] = caught.value.problems
+    assert (problem.line, problem.value) == (3, '"six\n7,8,9\n10,11,12\n')
+    assert '引号（"）未闭合' in problem.chinese
+
+
+def test_a_quote_inside_an_unquoted_field_is_only_a_character(tmp_path):
+    path = tmp_path / "loans.csv"
+    path.write_bytes('a,b\n1,管径 12" 钢管\n2,x\n'.encode())
+    assert read_text_table(path).column("b").to_pylist() == ['管径 12" 钢管', "x"]

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import logged_in
 from helpers import snapshot
 from loanquality.engine.lake import Lake
+from loanquality.operations import actions
 from loanquality.operations.actions import (
     WORKERS,
     _this_worker,
@@ -88,8 +89,9 @@ def test_a_close_whose_process_died_is_failed_at_once(head_office, own_data_dir)
     # when: its process is killed
     worker.kill()
     worker.wait()
-    # then: the run is failed at the next look, and a new close runs
+    # then: the run is failed at the next look (once), and a new close runs
     assert [r.pk for r in fail_dead_runs()] == [run.pk]
+    assert fail_dead_runs() == []
     run.refresh_from_db()
     assert run.status == Status.FAILED
     assert "进程已终止" in run.error
@@ -129,15 +131,20 @@ def test_a_far_smaller_ledger_must_be_confirmed_on_the_page(head_office, own_dat
     assert "该报告日已结账" in done.content.decode()
 
 
-def test_a_queued_reclose_does_not_wait_for_a_dead_close(head_office, own_data_dir):
+def waited(seconds):
+    raise AssertionError(f"waited {seconds} s for a close that is dead")
+
+
+def test_a_queued_reclose_does_not_wait_for_a_dead_close(head_office, own_data_dir, monkeypatch):
     """A re-close queued behind a close whose process died starts at once."""
     # given: a dead close, then a queued one of this process
     as_of = Lake(own_data_dir).as_ofs("loans")[-1]
     dead = CloseRun.objects.create(as_of=as_of, user=head_office, worker="gone-worker")
     queued = CloseRun.objects.create(as_of=as_of, user=head_office, worker=_this_worker())
-    # when
+    # when: it would wait (sleep) only while an earlier close lives
+    monkeypatch.setattr(actions.time, "sleep", waited)
     _wait_for_earlier_closes(queued)
-    # then: it returned (no loop), and the dead one is failed
+    # then: it returned at once, and the dead one is failed
     dead.refresh_from_db()
     assert dead.status == Status.FAILED
 

@@ -5,7 +5,9 @@ same bounded reader as an import, without taking the worker down."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import logged_in
 from loanquality.engine.problems import InputRejected
 from loanquality.overrides.models import Override
-from loanquality.web.uploads import save_upload
+from loanquality.web.uploads import BoundedUploadHandler, save_upload
 
 
 @pytest.fixture
@@ -111,3 +113,23 @@ def test_an_upload_within_the_limit_is_written_whole(tmp_path, monkeypatch):
     path = tmp_path / "loans.csv"
     save_upload(Understated(), path)
     assert path.read_bytes() == b"x" * 192
+
+
+def test_the_upload_handler_keeps_no_more_than_the_limit_on_disk(rf, monkeypatch):
+    """Limit 100, 3,000 bytes arriving in 64-byte chunks: the first chunk is written (64 ≤
+    100), the second would make 128 > 100, so 64 bytes are on disk; the file still says
+    3,000, so save_upload refuses it with its true size."""
+    # given
+    monkeypatch.setenv("LOANQUALITY_MAX_UPLOAD_BYTES", "100")
+    handler = BoundedUploadHandler(rf.post("/operations/import/"))
+    handler.new_file("loans", "loans.csv", "text/csv", 3_000)
+    # when
+    for start in range(0, 3_000, 64):
+        handler.receive_data_chunk(b"x" * min(64, 3_000 - start), start)
+    upload = handler.file_complete(3_000)
+    # then
+    assert os.path.getsize(upload.temporary_file_path()) == 64
+    assert upload.size == 3_000
+    with pytest.raises(InputRejected, match="上传文件大小达 3,000 字节"):
+        save_upload(upload, Path(upload.temporary_file_path()).with_suffix(".copy"))
+    upload.close()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from loanquality.audit.chain import GENESIS, Verified, entry_mac, unvouched, verify
 from loanquality.audit.checkpoint import append_head, checkpoint_path, read_checkpoint
-from loanquality.audit.keys import audit_key
+from loanquality.audit.keys import AuditConfigError, audit_key
 from loanquality.audit.models import AuditEntry
 
 # Any constant: PostgreSQL's advisory lock that makes appends take their turn.
@@ -80,6 +81,12 @@ def check_configuration() -> None:
     path = checkpoint_path()
     read_checkpoint(path)
     audit_key(may_create=not path.exists())
+    # heads that cannot be written would leave a deleted tail unnoticed
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise AuditConfigError(
+            f"the audit checkpoint {path} cannot be written",
+            f"无法写入审计检查点 {path}",
+        )
 
 
 def verify_log() -> Verified:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from ibis.backends import BaseBackend
 from loanquality.engine.backends import Engine, connect
 from loanquality.engine.classify import classify
 from loanquality.engine.dpd import with_overdue_days
-from loanquality.engine.lake import CLOSE_LOG, Lake, Staged
+from loanquality.engine.lake import CLOSE_LOG, Lake, Staged, new_run_id
 from loanquality.engine.metrics import (
     GROUPINGS,
     YTD_PARTS,
@@ -143,7 +142,7 @@ def _close(
     closes = [d for d in lake.as_ofs("classified") if d != as_of]
     previous_as_of = max((d for d in closes if d < as_of), default=None)
     period = Period(as_of, previous_as_of, _year_base(closes, as_of))
-    close_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+    close_id = new_run_id()
 
     with lake.staging() as staging:
         step("五级分类 classifying")

@@ -23,7 +23,7 @@ from loanquality.engine.convert import (
     check_issue_dates,
     convert,
 )
-from loanquality.engine.lake import PART_FILE, Lake, Staged, new_import_id
+from loanquality.engine.lake import PART_FILE, Lake, Staged, new_run_id
 from loanquality.engine.problems import InputRejected, Problem, file_rejected, raise_together
 from loanquality.engine.reading import read_text_table
 from loanquality.engine.schema import TABLES
@@ -110,8 +110,11 @@ def _import(
     orgs, orgs_source = _org_tree(lake, as_of, converted, warnings)
     earlier = [d for d in lake.as_ofs("loans") if d < as_of]
     earlier_loans = lake.read("loans", earlier[-1]).select(["loan_id"]) if earlier else None
-    check_contents(converted, orgs, earlier_loans, as_of)
-    warnings += check_replacement(lake, as_of, converted["loans"], replace_smaller)
+    ledger = converted["loans"]
+    raise_together(
+        lambda: check_contents(converted, orgs, earlier_loans, as_of),
+        lambda: warnings.extend(check_replacement(lake, as_of, ledger, replace_smaller)),
+    )
 
     staged = Staged()
     for table_id, item in converted.items():
@@ -119,7 +122,7 @@ def _import(
     staged.tables["orgs"] = orgs
     staged.sources["orgs"] = orgs_source
     staged.raw_files = list(files.values())
-    import_id = new_import_id()
+    import_id = new_run_id()
     entry = {
         "import_id": import_id,
         "as_of": as_of.isoformat(),

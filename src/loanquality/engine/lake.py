@@ -12,8 +12,9 @@ Each of these is a link into ``current``, itself a link to one complete version 
 unchanged files hard-linked, the new partitions written, the replaced ones linked into
 history, the logs copied with the new line — and then switches ``current`` with one
 atomic rename: that rename is the only commit point, so a reader, and a process killed at
-any instant, sees the old state or the new one, never a mix. The previous version is kept
-for readers that listed its files just before the switch; older ones are removed.
+any instant, sees the old state or the new one, never a mix. A reader's paths name the
+version that was current when it asked (``Lake.base``); the version before the current
+one is kept for readers still reading it, older ones are removed.
 
 Writers hold the data directory's lock (``writing``), which also clears what a killed
 writer left (``.staging-*`` folders, a version never switched to). Set
@@ -22,6 +23,7 @@ writer left (``.staging-*`` folders, a version never switched to). Set
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -55,7 +57,8 @@ def as_of_dir(as_of: dt.date) -> str:
     return f"as_of={as_of.isoformat()}"
 
 
-def new_import_id() -> str:
+def new_run_id() -> str:
+    """An import's or close's id: its time first, so versions and history sort by time."""
     now = dt.datetime.now(dt.UTC)
     return now.strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
 
@@ -83,10 +86,17 @@ class Lake:
 
     @property
     def base(self) -> Path:
-        """The folder holding the current version's lake, history, raw files and logs (the
-        data directory itself for one written before versions, or not written yet)."""
+        """The folder of the version current now, holding its lake, history, raw files and
+        logs (the data directory itself for one written before versions, or not yet). A
+        path from it stays in that version however many switches follow: one glob, one
+        query, never a mix of two."""
         current = self.data_dir / CURRENT
-        return current if current.exists() else self.data_dir
+        try:
+            return self.data_dir / os.readlink(current)
+        except FileNotFoundError:
+            return self.data_dir
+        except OSError:  # a copy of the data directory that followed the links
+            return current
 
     @property
     def root(self) -> Path:
@@ -149,8 +159,11 @@ class Lake:
         except Held as held:
             raise _busy(self.data_dir, held.holder) from None
         except BaseException:
-            if created:
-                shutil.rmtree(self.data_dir, ignore_errors=True)
+            if created and not (self.data_dir / CURRENT).exists():
+                _remove(self.data_dir / VERSIONS)
+                (self.data_dir / LOCK_FILE).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # left alone if anything else is in it
+                    self.data_dir.rmdir()
             raise
 
     def publish(

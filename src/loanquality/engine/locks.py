@@ -44,8 +44,9 @@ def hold_for_life(path: Path) -> None:
     """Lock ``path`` until this process ends (the handle is kept open on purpose)."""
     handle = _open(path)
     if not _lock(handle, wait=False):
+        holder = _holder(handle)
         handle.close()
-        raise Held(_holder(handle))
+        raise Held(holder)
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps(_process()))

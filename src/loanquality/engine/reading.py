@@ -17,7 +17,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from loanquality.engine import limits
-from loanquality.engine.problems import MAX_LISTED, InputRejected, Problem, file_rejected
+from loanquality.engine.problems import (
+    MAX_LISTED,
+    InputRejected,
+    Problem,
+    file_rejected,
+    raise_together,
+)
 from loanquality.engine.workbooks import DamagedWorkbook, check_workbook
 
 HEADER_BYTES = 1 << 20  # enough for the header of any ledger; the rest is not looked at
@@ -172,7 +178,31 @@ def _parsed_csv(file: str, data: bytes, header: list[str]) -> pa.Table:
     if bad.count:
         _, bad = _parse(data, header, threads=False)
         raise InputRejected([_structure_problem(file, row) for row in bad.rows], bad.count)
+    if _runs_to_the_end(data, table):
+        opened = data.rfind(b'"')
+        raise InputRejected(
+            [
+                Problem(
+                    file,
+                    data.count(b"\n", 0, opened) + 1,
+                    None,
+                    None,
+                    data[opened : opened + 40].decode("utf-8", "replace"),
+                    'a quote (") is not closed: every line after it runs into one field',
+                    '引号（"）未闭合，其后各行全部并入同一字段',
+                )
+            ]
+        )
     return table
+
+
+def _runs_to_the_end(data: bytes, table: pa.Table) -> bool:
+    """Whether a quote left open swallowed the lines after it into the last row's field (an
+    odd quote inside an unquoted field, 12" say, is only a character)."""
+    if not data.count(b'"') % 2 or not table.num_rows:
+        return False
+    last = table.slice(table.num_rows - 1).to_pylist()[0].values()
+    return any(isinstance(value, str) and "\n" in value for value in last)
 
 
 @dataclass
@@ -225,8 +255,10 @@ def _structure_problem(file: str, row) -> Problem:
 
 def _read_parquet(path: Path) -> pa.Table:
     metadata = pq.ParquetFile(path).metadata
-    _check_column_count(path.name, metadata.num_columns)
-    _check_row_count(path.name, metadata.num_rows)
+    raise_together(
+        lambda: _check_column_count(path.name, metadata.num_columns),
+        lambda: _check_row_count(path.name, metadata.num_rows),
+    )
     table = pq.read_table(path)
     return pa.table({name: _as_text(table.column(name)) for name in table.column_names})
 

@@ -40,6 +40,7 @@ IMPORTABLE = (
     "capital",
 )
 WORKERS = ".workers"  # in the data dir: one lock file per server process running closes
+DEAD_RUN = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
 
 
 def operations_refusal(user) -> str | None:
@@ -58,7 +59,7 @@ def operations_refusal(user) -> str | None:
     return None
 
 
-def _require_operator(user) -> None:
+def require_operator(user) -> None:
     refusal = operations_refusal(user)
     if refusal:
         raise PermissionDenied(refusal)
@@ -74,7 +75,7 @@ def import_uploads(
     when a close or another import is running, and when the ledger would replace the
     date's by far fewer loans without ``replace_smaller``.
     """
-    _require_operator(user)
+    require_operator(user)
     unknown = set(uploads) - set(IMPORTABLE)
     if unknown or "loans" not in uploads:
         raise ValidationError("必须上传借据台账（loans），且只能上传已知的数据表")
@@ -126,7 +127,7 @@ def imported_dates() -> list[dt.date]:
 def start_close(user, as_of: dt.date) -> CloseRun:
     """Start closing ``as_of`` (in a background thread unless settings say otherwise);
     one close at a time."""
-    _require_operator(user)
+    require_operator(user)
     if as_of not in imported_dates():
         raise ValidationError(f"报告日 {as_of} 尚未导入借据台账，不能结账")
     fail_dead_runs()
@@ -199,15 +200,18 @@ def fail_dead_runs() -> list[CloseRun]:
         for run in CloseRun.objects.filter(status=Status.RUNNING).select_related("user")
         if not run.worker or not is_held(_worker_lock(run.worker))
     ]
+    failed = []
     for run in dead:
         with transaction.atomic():
-            run.status, run.finished_at = Status.FAILED, timezone.now()
-            run.error = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
-            run.save(update_fields=["status", "error", "finished_at"])
-            record("close.failed", user=run.user, target=str(run.as_of), run=run.pk)
+            # conditional: two server processes looking at once fail (and record) it once
+            if CloseRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+                status=Status.FAILED, finished_at=timezone.now(), error=DEAD_RUN
+            ):
+                record("close.failed", user=run.user, target=str(run.as_of), run=run.pk)
+                failed.append(run)
         if run.worker:
             _worker_lock(run.worker).unlink(missing_ok=True)
-    return dead
+    return failed
 
 
 # (pid, data dir) -> this process's worker name: a forked process gets its own

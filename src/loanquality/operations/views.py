@@ -5,19 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from loanquality.engine.schema import TABLES
 from loanquality.operations import actions
 from loanquality.operations.models import CloseRun, ImportRun
 from loanquality.portfolio import selectors
-
-
-def _operator(request) -> None:
-    refusal = actions.operations_refusal(request.user)
-    if refusal:
-        raise PermissionDenied(refusal)
 
 
 def _date(text: str) -> dt.date | None:
@@ -28,7 +22,7 @@ def _date(text: str) -> dt.date | None:
 
 
 def import_page(request):
-    _operator(request)
+    actions.require_operator(request.user)
     run, error = None, None
     if request.method == "POST":
         as_of = _date(request.POST.get("as_of"))
@@ -60,7 +54,7 @@ def import_page(request):
 
 
 def close_page(request):
-    _operator(request)
+    actions.require_operator(request.user)
     if request.method == "POST":
         as_of = _date(request.POST.get("as_of"))
         try:
@@ -86,6 +80,6 @@ def close_page(request):
 
 def close_status(request, run_id: int):
     """The progress row of one close, which htmx polls while it runs."""
-    _operator(request)
+    actions.require_operator(request.user)
     run = get_object_or_404(CloseRun, pk=run_id)
     return render(request, "operations/_close_row.html", {"run": run})

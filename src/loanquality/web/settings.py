@@ -110,6 +110,10 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send the token
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_LOCK_MINUTES = 15
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [  # larger files go to disk, no further than the upload limit
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "loanquality.web.uploads.BoundedUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LANGUAGE_CODE = "zh-hans"

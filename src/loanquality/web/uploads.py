@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
 from loanquality.engine.limits import MAX_UPLOAD_BYTES
 from loanquality.engine.problems import InputRejected
 
@@ -14,6 +16,21 @@ def file_name(upload, default: str) -> str:
     it); ``default`` when nothing is left."""
     name = Path((upload.name or "").replace("\x00", "")).name
     return name or default
+
+
+class BoundedUploadHandler(TemporaryFileUploadHandler):
+    """Django's temporary upload file, kept no longer than ``LOANQUALITY_MAX_UPLOAD_BYTES``:
+    past it the bytes are counted, not written, so a huge POST cannot fill the disk and
+    ``save_upload`` refuses the file with its true size."""
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.limit, self.received = MAX_UPLOAD_BYTES.value(), 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.received += len(raw_data)
+        if self.received <= self.limit:
+            self.file.write(raw_data)
 
 
 def save_upload(upload, path: Path) -> None:
