@@ -153,8 +153,20 @@ def test_a_password_reset_is_audited_and_the_log_still_verifies(audited, tmp_pat
 def test_a_checkpoint_that_cannot_be_written_stops_the_server_before_it_starts(audited, tmp_path):
     """Heads that cannot be appended would let a deleted tail pass verify unnoticed."""
     data_dir = copied(audited, tmp_path)
-    env = {"LOANQUALITY_AUDIT_CHECKPOINT": str(tmp_path / "no-such-folder" / "checkpoint")}
+    (tmp_path / "a-file").write_text("not a folder")
+    env = {"LOANQUALITY_AUDIT_CHECKPOINT": str(tmp_path / "a-file" / "checkpoint")}
     result = loanquality("serve", "--port", "0", data_dir=data_dir, env=env)
     assert result.returncode == 2
-    assert "cannot be written" in result.stderr
-    assert "无法写入审计检查点" in result.stderr
+    assert "the audit checkpoint" in result.stderr
+    assert "审计检查点" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_can_be_appended_only_to_a_file_in_a_folder(tmp_path):
+    """The data dir need not exist yet (the WSGI module checks before it is made)."""
+    from loanquality.audit.actions import _can_append
+
+    (tmp_path / "a-file").write_text("not a folder")
+    assert _can_append(tmp_path / "data" / "audit_checkpoint.jsonl")
+    assert not _can_append(tmp_path / "a-file" / "audit_checkpoint.jsonl")
+    assert not _can_append(tmp_path)  # a folder where the file should be

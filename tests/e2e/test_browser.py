@@ -4,129 +4,14 @@ Screenshots go to tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from loanquality.engine.close import run_close
-from loanquality.engine.ingest import import_as_of
+from browsing import ARTIFACTS, log_in, open_page
 from loanquality.engine.lake import Lake
-from loanquality.synth.generator import generate_bank
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-PASSWORD = "e2e-password-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def loanquality(*args: str, env: dict) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "loanquality.cli", *args]
-    return subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "Debian's chromium is not installed: run `make install` (apt-get install chromium)"
-        )
-    root = tmp_path_factory.mktemp("e2e")
-    data = root / "data"
-    bank = generate_bank(root / "files", loans=1_500, months=2, seed=3)
-    for as_of in bank.as_ofs:
-        import_as_of(data, as_of, bank.files(as_of), user="e2e")
-        run_close(data, as_of, user="e2e")
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")
-    }
-    env["SECRET_KEY"] = "e2e-only"
-    users = (
-        ("risk", "credit_dept", "L0000"),
-        ("officer", "officer", "L0101"),
-        ("analyst", "risk", "L0000"),
-    )
-    for name, role, org in users:
-        loanquality(
-            "user",
-            "add",
-            name,
-            "--data-dir",
-            str(data),
-            "--password",
-            PASSWORD,
-            "--role",
-            role,
-            "--org",
-            org,
-            env=env,
-        )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loanquality.cli",
-            "serve",
-            "--data-dir",
-            str(data),
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/login/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start: " + process.stdout.read().decode())
-    yield base, root
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield chromium
-        chromium.close()
-
-
-def open_page(browser):
-    return browser.new_page(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-
-
-def log_in(browser, base: str, username: str, page=None):
-    page = page or open_page(browser)
-    page.goto(base + "/login/")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    return page
 
 
 def test_log_in_dashboard_and_drill_down_to_a_loan(server, browser):

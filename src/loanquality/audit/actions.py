@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 from functools import partial
+from pathlib import Path
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -82,11 +83,22 @@ def check_configuration() -> None:
     read_checkpoint(path)
     audit_key(may_create=not path.exists())
     # heads that cannot be written would leave a deleted tail unnoticed
-    if not os.access(path if path.exists() else path.parent, os.W_OK):
+    if not _can_append(path):
         raise AuditConfigError(
             f"the audit checkpoint {path} cannot be written",
             f"无法写入审计检查点 {path}",
         )
+
+
+def _can_append(path: Path) -> bool:
+    """Whether ``path`` can be appended to, or made in the nearest folder that exists (the
+    data dir itself may not be made yet)."""
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
 
 
 def verify_log() -> Verified:
