@@ -4,6 +4,8 @@ SQLite file might tamper; a key readable by others or lost is a clear error (exi
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 import shutil
 import sqlite3
@@ -13,6 +15,7 @@ import sys
 import pytest
 
 from loanquality.engine.ingest import import_as_of
+from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
 
 
@@ -170,3 +173,48 @@ def test_a_checkpoint_can_be_appended_only_to_a_file_in_a_folder(tmp_path):
     assert _can_append(tmp_path / "data" / "audit_checkpoint.jsonl")
     assert not _can_append(tmp_path / "a-file" / "audit_checkpoint.jsonl")
     assert not _can_append(tmp_path)  # a folder where the file should be
+
+
+def test_imports_and_closes_run_from_the_command_line_are_audited_as_the_os_user(tmp_path):
+    """The engine never touches the audit log: the command records the run once the engine
+    has returned, as the OS user, on the legal entity (L0000), and the chain still verifies."""
+    bank = generate_bank(tmp_path / "files", loans=100, months=1, seed=5)
+    as_of = bank.as_ofs[0]
+    files = [f"--{table}={path}" for table, path in bank.files(as_of).items()]
+    data_dir = tmp_path / "data"
+    imported = loanquality("import", "--as-of", str(as_of), *files, data_dir=data_dir)
+    assert imported.returncode == 0, imported.stderr
+    closed = loanquality("close", "--as-of", str(as_of), data_dir=data_dir)
+    assert closed.returncode == 0, closed.stderr
+    with sqlite3.connect(data_dir / "loanquality.sqlite3") as db:
+        rows = db.execute(
+            "SELECT seq, username, action, target, org_id, detail FROM audit_auditentry"
+        ).fetchall()
+    assert [row[:5] for row in rows] == [
+        (1, getpass.getuser(), "import", str(as_of), "L0000"),
+        (2, getpass.getuser(), "close", str(as_of), "L0000"),
+    ]
+    # the same runs as the lake's own logs name them
+    lake = Lake(data_dir)
+    import_detail, close_detail = (json.loads(row[5]) for row in rows)
+    assert (import_detail["via"], import_detail["import_id"]) == (
+        "cli",
+        lake.import_log()[0]["import_id"],
+    )
+    assert (close_detail["via"], close_detail["close_id"]) == (
+        "cli",
+        lake.close_log()[0]["close_id"],
+    )
+    assert close_detail["rows"]["classified"] == import_detail["rows"]["loans"]
+    verified = loanquality("audit", "verify", data_dir=data_dir)
+    assert "audit log intact: 2 entries" in verified.stdout
+
+
+def test_a_refused_first_import_still_leaves_no_data_dir(tmp_path):
+    """Recording happens only after the engine returns: nothing opens the database first."""
+    bad = tmp_path / "loans.csv"
+    bad.write_text("借据号\nX1\n", encoding="utf-8")
+    refused = loanquality("import", "--as-of", "2024-01-31", "--loans", str(bad),
+                          data_dir=tmp_path / "data")  # fmt: skip
+    assert refused.returncode == 2
+    assert not (tmp_path / "data").exists()

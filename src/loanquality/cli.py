@@ -136,6 +136,7 @@ def import_command(
     console.print(f"import id / 导入批次: {result.import_id}")
     if result.replaced:
         console.print(f"replaced / 已替换（旧版本保存在 history/）: {', '.join(result.replaced)}")
+    _audit_engine_run(data_dir, "import", result)
 
 
 @app.command()
@@ -229,6 +230,21 @@ def close(
         f"{result.rows['classified']:,} loans in {result.seconds:.1f}s on {result.engine}; "
         f"ruleset {result.ruleset} sha256 {result.ruleset_sha256[:12]}"
     )
+    _audit_engine_run(data_dir, "close", result)
+
+
+def _audit_engine_run(data_dir: Path, kind: str, result) -> None:
+    """Record an import or close in the audit log as the OS user. Only once the engine has
+    returned: the engine never imports Django, and a refused first import must leave no
+    data dir (opening the database makes one)."""
+    from loanquality.web.runtime import open_database
+
+    with audit_configured():
+        open_database(data_dir)
+        from loanquality.audit.runs import os_user, record_close, record_import
+
+        recorder = record_import if kind == "import" else record_close
+        recorder(result, username=os_user(), via="cli")
 
 
 Grouping = Annotated[

@@ -11,8 +11,10 @@ from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
+from loanquality.web.runtime import open_database
 
 DEMO_PASSWORD = "loanquality-demo"
+DEMO_OPERATOR = "demo"  # who the lake's logs and the audit log say imported and closed
 
 
 def build_demo_bank(
@@ -24,14 +26,20 @@ def build_demo_bank(
         console.print(f"演示数据已存在 demo bank already built in {data_dir}")
         return
     files_dir = data_dir / "bank-files"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    open_database(data_dir)  # each month is audited as it is imported and closed
+    from loanquality.audit.runs import record_close, record_import  # needs Django started
+
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
         bank = generate_bank(files_dir, loans=loans, months=months, seed=seed, progress=advance)
     with progress(2 * len(bank.as_ofs)) as advance:
         for as_of in bank.as_ofs:
-            import_as_of(data_dir, as_of, bank.files(as_of), user="demo")
+            imported = import_as_of(data_dir, as_of, bank.files(as_of), user=DEMO_OPERATOR)
+            record_import(imported, username=DEMO_OPERATOR, via="demo")
             advance(f"导入 imported {as_of}")
-            run_close(data_dir, as_of, user="demo")
+            closed = run_close(data_dir, as_of, user=DEMO_OPERATOR)
+            record_close(closed, username=DEMO_OPERATOR, via="demo")
             advance(f"结账 closed {as_of}")
 
 

@@ -14,30 +14,19 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from loanquality.audit.models import AuditEntry
+from loanquality.audit.readable import (
+    ACTIONS,
+    action_name,
+    changes,
+    local_time,
+    org_name,
+    other_details,
+)
 from loanquality.exports import XLSX_OPTIONS
 from loanquality.portfolio.scope import scope_of
 from loanquality.web.dates import day_of
 
 EXPORT_LIMIT = 100_000
-ACTIONS = {
-    "login": "登录",
-    "login.failed": "登录失败",
-    "login.locked": "账户锁定",
-    "api.token": "签发接口令牌",
-    "api.token.revoke": "撤销接口令牌",
-    "user.create": "新增用户",
-    "user.change": "变更岗位或机构",
-    "user.password": "修改密码",
-    "user.disable": "停用用户",
-    "import": "数据导入",
-    "import.rejected": "导入未通过",
-    "close.start": "发起结账",
-    "close": "结账完成",
-    "override.propose": "发起认定",
-    "override.approve": "认定通过",
-    "override.reject": "认定退回",
-    "override.withdraw": "认定撤回",
-}
 
 
 def visible_entries(user):
@@ -105,12 +94,31 @@ def audit_page(request):
         "audit/audit.html",
         {
             "page": page,
+            "rows": [readable_row(e) for e in page],
             "error": error,
             "query": query.urlencode(),
             "actions": ACTIONS.items(),
+            "usernames": _usernames(request.user),
         },
         status=400 if error else 200,
     )
+
+
+def readable_row(entry: AuditEntry) -> dict:
+    return {
+        "entry": entry,
+        "at": local_time(entry.at),
+        "action": action_name(entry.action),
+        "org": org_name(entry.org_id) if entry.org_id else "",
+        "changes": changes(entry.detail),
+        "details": other_details(entry.detail),
+    }
+
+
+def _usernames(user) -> list[str]:
+    """Who appears in the rows the user may read: the choices of the 用户 filter."""
+    names = visible_entries(user).order_by().values_list("username", flat=True).distinct()
+    return sorted(names)[:500]
 
 
 def audit_export(request):
@@ -126,7 +134,20 @@ def audit_export(request):
     return response
 
 
-HEADERS = ("序号", "时间", "用户", "操作", "对象", "机构号", "详情", "哈希")
+HEADERS = (
+    "序号",
+    "时间",
+    "用户",
+    "操作",
+    "对象",
+    "机构",
+    "变更",
+    "详情",
+    "操作代码",
+    "机构号",
+    "原始详情",
+    "哈希",
+)
 
 
 def workbook(entries) -> bytes:
@@ -137,12 +158,19 @@ def workbook(entries) -> bytes:
     bold = book.add_format({"bold": True})
     sheet.write_row(0, 0, HEADERS, bold)
     for row, e in enumerate(entries, start=1):
-        at = timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S")
-        detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
+        readable = readable_row(e)
+        changed = "；".join(f"{c.field}：{c.before} → {c.after}" for c in readable["changes"])
+        details = "；".join(f"{name}：{value}" for name, value in readable["details"])
+        raw = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
         sheet.write_row(
-            row, 0, (e.seq, at, e.username, e.action, e.target, e.org_id, detail, e.hash)
+            row,
+            0,
+            (
+                *(e.seq, readable["at"], e.username, readable["action"], e.target),
+                *(readable["org"], changed, details, e.action, e.org_id, raw, e.hash),
+            ),
         )
     sheet.set_column(1, 1, 20)
-    sheet.set_column(6, 6, 80)
+    sheet.set_column(6, 7, 50)
     book.close()
     return out.getvalue()

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
 from loanquality.engine.schema import TABLES
-from loanquality.operations import actions
-from loanquality.operations.models import CloseRun, ImportRun
+from loanquality.operations import actions, history
+from loanquality.operations.models import CloseRun
 from loanquality.portfolio import selectors
 
 
@@ -47,7 +47,7 @@ def import_page(request):
             "error": error,
             "typed": request.POST,
             "tables": [(t, TABLES[t].label) for t in actions.IMPORTABLE],
-            "runs": ImportRun.objects.select_related("user")[:20],
+            "runs": history.import_history(),
         },
         status=400 if error or (run and run.problems) else 200,
     )
@@ -73,7 +73,7 @@ def close_page(request):
         "operations/close.html",
         {
             "dates": [(d, d in closed) for d in actions.imported_dates()[::-1]],
-            "runs": CloseRun.objects.select_related("user")[:20],
+            "runs": history.close_history(),
         },
     )
 
