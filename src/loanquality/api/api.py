@@ -89,6 +89,8 @@ Day = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
 ]
 LoanKind = Literal[tuple(selectors.LOAN_FILTERS)]
+OverdueBand = Literal[tuple(selectors.OVERDUE_BANDS)]
+LoanSort = Literal[tuple(k for c in selectors.SORT_COLUMNS for k in (c, "-" + c))]
 Grouping = Literal[tuple(GROUPINGS)]
 OverrideState = Literal[tuple(OverrideStatus.values)]
 FilledText = Annotated[str, Field(min_length=1, pattern=r"\S")]
@@ -108,20 +110,32 @@ class TokenOut(Schema):
 
 
 class LoanRow(Schema):
+    """A loan's codes each come with their Chinese name in the ``*_label`` beside them."""
+
     loan_id: str
     customer_id: str | None
     customer_name: str | None
     customer_type: str | None
+    customer_type_label: str | None
+    industry: str | None
+    industry_label: str | None
     org_id: str | None
+    org_label: str | None
     manager_id: str | None
+    manager_label: str | None
+    manager_b_id: str | None
+    manager_b_label: str | None
     product: str | None
+    guarantee_type: str | None
     balance: float
     maturity_date: dt.date | None
     overdue_days: int | None
     final_category: int
     final_category_label: str
     reasons: str | None
+    reasons_label: str | None
     bank_category: int | None
+    bank_category_label: str | None
     deviation: bool | None
     written_off: bool | None
 
@@ -253,17 +267,37 @@ def list_loans(
     as_of: Day | None = None,
     q: str = "",
     kind: LoanKind = "all",
+    org: str | None = None,
+    manager: str | None = None,
+    product: str | None = None,
+    category: int | None = Query(None, ge=1, le=5),
+    overdue: OverdueBand | None = None,
+    guarantee: str | None = None,
+    sort: LoanSort = selectors.DEFAULT_SORT,
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
-    """Classified loans of a close in the user's orgs; ``q`` matches a loan id, customer id or
-    part of a name; ``kind`` is one of all, npl, special_mention, overdue, overdue90, hidden."""
+    """Classified loans of a close in the user's orgs, as the 贷款清单 page filters and sorts
+    them; ``q`` matches a loan id, customer id or part of a name; ``kind`` is one of all,
+    npl, special_mention, overdue, overdue90, hidden; ``org`` takes its subtree (404 outside
+    the user's), ``manager`` the 管户 staff id, ``overdue`` an overdue-days band."""
     as_of = _closed(as_of)
     if as_of is None:
         return {"as_of": None, "total": 0, "total_balance": 0.0, "rows": []}
-    page = selectors.loans(
-        scope_of(request.user), as_of, query=q, kind=kind, limit=limit, offset=offset
+    scope = scope_of(request.user)
+    if org and not scope.covers(org):
+        raise Http404("不在您的机构范围内")
+    filters = selectors.LoanFilter(
+        kind=kind,
+        org=org,
+        manager=manager,
+        product=product,
+        category=category,
+        overdue=overdue,
+        guarantee=guarantee,
+        query=q,
     )
+    page = selectors.loans(scope, as_of, filters, sort=sort, limit=limit, offset=offset)
     return {
         "as_of": as_of,
         "total": page.total,

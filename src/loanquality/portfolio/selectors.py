@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import duckdb
 
 from loanquality.engine.lake import PART_FILE
-from loanquality.portfolio.scope import Scope, lake
+from loanquality.labels import CATEGORY_LABELS, CUSTOMER_TYPE_LABELS, INDUSTRY_LABELS, rule_labels
+from loanquality.portfolio.scope import OrgTree, Scope, lake, org_tree
 
 NPL_FLOOR = 3
 LOAN_FILTERS = {
@@ -129,41 +130,147 @@ class LoanPage:
     total_balance: float
 
 
-LOAN_LIST_COLUMNS = """loan_id, customer_id, customer_name, customer_type, org_id, manager_id,
-    product, balance, maturity_date, overdue_days, final_category, final_category_label,
-    reasons, bank_category, deviation, written_off"""
+# Overdue bands of the list filter: code -> (Chinese, at least, at most days)
+OVERDUE_BANDS = {
+    "0": ("未逾期", 0, 0),
+    "1-30": ("1–30天", 1, 30),
+    "31-60": ("31–60天", 31, 60),
+    "61-90": ("61–90天", 61, 90),
+    "91-180": ("91–180天", 91, 180),
+    "181-270": ("181–270天", 181, 270),
+    "271-360": ("271–360天", 271, 360),
+    "361-": ("360天以上", 361, None),
+}
+# Sortable columns: what the page calls them -> the column; "-" in front sorts descending
+SORT_COLUMNS = {
+    "loan_id": "loan_id",
+    "customer": "customer_name",
+    "customer_type": "customer_type",
+    "org": "org_id",
+    "product": "product",
+    "balance": "balance",
+    "maturity": "maturity_date",
+    "overdue": "overdue_days",
+    "category": "final_category",
+}
+DEFAULT_SORT = "-balance"
+
+
+@dataclass(frozen=True)
+class LoanFilter:
+    """What narrows a loan list; every field optional. ``manager`` is the 管户 officer (as
+    the metric rows count them), ``staff`` an officer as 管户 or B角 (我的贷款)."""
+
+    kind: str = "all"
+    org: str | None = None
+    manager: str | None = None
+    staff: str | None = None
+    product: str | None = None
+    category: int | None = None
+    overdue: str | None = None
+    guarantee: str | None = None
+    query: str = ""
+
+    def conditions(self) -> tuple[list[str], dict]:
+        where, params = [LOAN_FILTERS[self.kind][1]], {}
+        equal = {
+            "manager_id": self.manager,
+            "product": self.product,
+            "final_category": self.category,
+            "guarantee_type": self.guarantee,
+        }
+        for column, value in equal.items():
+            if value is not None and value != "":
+                where.append(f"{column} = ${column}")
+                params[column] = value
+        if self.staff:
+            where.append("(manager_id = $staff OR manager_b_id = $staff)")
+            params["staff"] = self.staff
+        if self.overdue:
+            _, low, high = OVERDUE_BANDS[self.overdue]
+            where.append(f"coalesce(overdue_days, 0) >= {int(low)}")
+            if high is not None:
+                where.append(f"coalesce(overdue_days, 0) <= {int(high)}")
+        return where, params
+
+
+def order_by(sort: str) -> str:
+    """``sort`` ("balance", "-overdue" …) as an ORDER BY list, the loan id breaking ties;
+    an unknown column sorts by the default."""
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS.get(sort.lstrip("-"))
+    if column is None:
+        return order_by(DEFAULT_SORT)
+    direction = "DESC" if descending else "ASC"
+    return f"{column} {direction} NULLS LAST, loan_id"
+
+
+LOAN_LIST_COLUMNS = """loan_id, customer_id, customer_name, customer_type, industry, org_id,
+    manager_id, manager_b_id, product, guarantee_type, balance, maturity_date, overdue_days,
+    final_category, final_category_label, reasons, bank_category, deviation, written_off"""
+# The Chinese name beside each code of a loan row; the maps come as parameters (_label_maps)
+LABEL_COLUMNS = """
+    coalesce(MAP($customer_type_codes, $customer_type_names)[customer_type], customer_type)
+        AS customer_type_label,
+    coalesce(MAP($industry_codes, $industry_names)[industry], industry) AS industry_label,
+    coalesce(MAP($org_codes, $org_names)[org_id], org_id) AS org_label,
+    coalesce(MAP($staff_codes, $staff_names)[manager_id], manager_id) AS manager_label,
+    coalesce(MAP($staff_codes, $staff_names)[manager_b_id], manager_b_id) AS manager_b_label,
+    MAP($category_codes, $category_names)[bank_category] AS bank_category_label,
+    list_transform(
+        list_filter(string_split(coalesce(reasons, ''), ';'), code -> code <> ''),
+        code -> {'code': code, 'label': coalesce(MAP($rule_codes, $rule_names)[code], code)}
+    ) AS reason_list,
+    array_to_string(list_transform(
+        list_filter(string_split(coalesce(reasons, ''), ';'), code -> code <> ''),
+        code -> code || ' ' || coalesce(MAP($rule_codes, $rule_names)[code], code)
+    ), '；') AS reasons_label"""
+
+
+def _label_maps(tree: OrgTree, as_of: dt.date | None) -> dict:
+    """The parameters ``LABEL_COLUMNS`` reads: each map as a list of codes and of names."""
+    maps = {
+        "customer_type": CUSTOMER_TYPE_LABELS,
+        "industry": INDUSTRY_LABELS,
+        "org": tree.names,
+        "staff": staff_names(as_of),
+        "category": CATEGORY_LABELS,
+        "rule": rule_labels(),
+    }
+    params: dict = {}
+    for name, mapping in maps.items():
+        params[f"{name}_codes"] = list(mapping)
+        params[f"{name}_names"] = [str(v) for v in mapping.values()]
+    return params
 
 
 def loans(
     scope: Scope,
     as_of: dt.date,
+    filters: LoanFilter = LoanFilter(),
     *,
-    org: str | None = None,
-    manager: str | None = None,
-    kind: str = "all",
-    query: str = "",
+    sort: str = DEFAULT_SORT,
     limit: int = 50,
     offset: int = 0,
 ) -> LoanPage:
-    """The loans on the books (not written off) at ``as_of`` in the user's scope, narrowed to
-    ``org``'s subtree, one officer, one of ``LOAN_FILTERS``, a loan/customer id or name;
-    largest first. Written-off loans are found through the search and the loan's page."""
+    """The loans on the books (not written off) at ``as_of`` in the user's scope, narrowed by
+    ``filters`` (``org``'s subtree, an officer, a product …, a loan/customer id or name),
+    sorted by ``sort``, each with the Chinese names of its codes. Written-off loans are
+    found through the search and the loan's page."""
     if not lake().has("classified", as_of):
         return LoanPage([], 0, 0.0)
-    if org and not scope.covers(org):
+    if filters.org and not scope.covers(filters.org):
         return LoanPage([], 0, 0.0)
-    orgs = scope.tree.subtree(org) if org else list(scope.orgs)
-    where = [IN_ORGS, LIVE, LOAN_FILTERS[kind][1]]
-    params: dict = {"orgs": orgs}
-    if manager:
-        where.append("manager_id = $manager")
-        params["manager"] = manager
+    orgs = scope.tree.subtree(filters.org) if filters.org else list(scope.orgs)
+    conditions, params = filters.conditions()
+    where = [IN_ORGS, LIVE, *conditions]
+    params |= {"orgs": orgs, **_label_maps(scope.tree, as_of)}
     table = f"read_parquet({_files('classified', as_of)})"
     source, matching = f"{table} WHERE {' AND '.join(where)}", ""
-    if query:
+    if filters.query:
         # match on the three text columns alone first, then read the few matched loans
         # whole once (the file's row-group statistics skip the rest)
-        params["q"] = query.strip()
+        params["q"] = filters.query.strip()
         source = "matched"
         matching = f"""WITH hits AS MATERIALIZED (
                 SELECT loan_id FROM {table}
@@ -172,17 +279,20 @@ def loans(
                 SELECT {LOAN_LIST_COLUMNS} FROM {table}
                 WHERE loan_id IN (SELECT loan_id FROM hits) AND {" AND ".join(where)}
             )"""
-    # the count comes back even for a page past the last loan (its columns are then null)
+    # the count comes back even for a page past the last loan (its columns are then null);
+    # the labels are looked up for the page's loans alone
     rows = _query(
         f"""{matching}
-            SELECT page.*, counted.n AS _n, counted.balance AS _balance
-            FROM (SELECT count(*) AS n, coalesce(sum(balance), 0) AS balance FROM {source})
+            SELECT page.*, counted._n, counted._balance
+            FROM (SELECT count(*) AS _n, coalesce(sum(balance), 0) AS _balance FROM {source})
                 AS counted
             LEFT JOIN (
-                SELECT {LOAN_LIST_COLUMNS} FROM {source}
-                ORDER BY balance DESC, loan_id LIMIT {int(limit)} OFFSET {int(offset)}
+                SELECT *, {LABEL_COLUMNS} FROM (
+                    SELECT {LOAN_LIST_COLUMNS} FROM {source}
+                    ORDER BY {order_by(sort)} LIMIT {int(limit)} OFFSET {int(offset)}
+                )
             ) AS page ON TRUE
-            ORDER BY page.balance DESC, page.loan_id""",
+            ORDER BY {order_by(sort)}""",
         params,
     )
     listed = [_without(r, "_n", "_balance") for r in rows if r["loan_id"] is not None]
@@ -193,12 +303,19 @@ def _without(row: dict, *names: str) -> dict:
     return {k: v for k, v in row.items() if k not in names}
 
 
-def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
+@dataclass
+class CustomerPage:
+    rows: list[dict]
+    total: int
+
+
+def find_customers(scope: Scope, text: str, limit: int = 20, offset: int = 0) -> CustomerPage:
     """Customers whose loan id, customer id or name matches, across every close in scope,
-    with whether they ever had an NPL loan or a write-off here."""
+    with whether they ever had an NPL loan or a write-off here; one page of them and how
+    many matched in all."""
     if not closed_dates() or not text.strip():
-        return []
-    return _query(
+        return CustomerPage([], 0)
+    rows = _query(
         f"""
         WITH seen AS (
             SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
@@ -206,31 +323,54 @@ def find_customers(scope: Scope, text: str, limit: int = 20) -> list[dict]:
         ), matched AS (
             SELECT DISTINCT customer_id FROM seen
             WHERE loan_id = $q OR customer_id = $q OR contains(customer_name, $q)
+        ), customers AS (
+            SELECT customer_id, arg_max(customer_name, as_of) AS customer_name,
+                   arg_max(customer_type, as_of) AS customer_type,
+                   bool_or(final_category >= {NPL_FLOOR}) AS had_npl,
+                   bool_or(coalesce(written_off, FALSE)) AS had_write_off,
+                   count(DISTINCT loan_id) AS loan_count, max(as_of) AS last_seen
+            FROM seen WHERE customer_id IN (SELECT customer_id FROM matched)
+            GROUP BY customer_id
         )
-        SELECT customer_id, arg_max(customer_name, as_of) AS customer_name,
-               arg_max(customer_type, as_of) AS customer_type,
-               bool_or(final_category >= {NPL_FLOOR}) AS had_npl,
-               bool_or(coalesce(written_off, FALSE)) AS had_write_off,
-               count(DISTINCT loan_id) AS loan_count, max(as_of) AS last_seen
-        FROM seen WHERE customer_id IN (SELECT customer_id FROM matched)
-        GROUP BY customer_id ORDER BY customer_id LIMIT {int(limit)}
+        SELECT counted.n AS _n, page.*,
+               coalesce(MAP($customer_type_codes, $customer_type_names)[page.customer_type],
+                        page.customer_type) AS customer_type_label
+        FROM (SELECT count(*) AS n FROM customers) AS counted
+        LEFT JOIN (
+            SELECT * FROM customers ORDER BY customer_id LIMIT {int(limit)} OFFSET {int(offset)}
+        ) AS page ON TRUE
+        ORDER BY page.customer_id
         """,
-        {"orgs": list(scope.orgs), "q": text.strip()},
+        {
+            "orgs": list(scope.orgs),
+            "q": text.strip(),
+            "customer_type_codes": list(CUSTOMER_TYPE_LABELS),
+            "customer_type_names": list(CUSTOMER_TYPE_LABELS.values()),
+        },
     )
+    listed = [_without(r, "_n") for r in rows if r["customer_id"] is not None]
+    return CustomerPage(listed, rows[0]["_n"])
 
 
 def customer_loans(scope: Scope, customer_ids: list[str]) -> dict[str, list[dict]]:
-    """Every loan in scope of each customer (one scan), as at the last close that had it."""
+    """Every loan in scope of each customer (one scan), as at the last close that had it
+    (``as_of``), with the Chinese names of its codes."""
     if not closed_dates() or not customer_ids:
         return {}
     rows = _query(
         f"""
-        SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
-        WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
-        QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
+        SELECT *, {LABEL_COLUMNS} FROM (
+            SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
+            WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
+            QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
+        )
         ORDER BY as_of DESC, loan_id
         """,
-        {"customers": customer_ids, "orgs": list(scope.orgs)},
+        {
+            "customers": customer_ids,
+            "orgs": list(scope.orgs),
+            **_label_maps(scope.tree, latest_close()),
+        },
     )
     loans: dict[str, list[dict]] = {c: [] for c in customer_ids}
     for row in rows:
@@ -243,9 +383,10 @@ def loan_history(loan_id: str) -> list[dict]:
     if not closed_dates():
         return []
     return _query(
-        f"""SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
+        f"""SELECT *, {LABEL_COLUMNS}
+            FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
             WHERE loan_id = $loan ORDER BY as_of""",
-        {"loan": loan_id},
+        {"loan": loan_id, **_label_maps(org_tree(), latest_close())},
     )
 
 
@@ -282,3 +423,16 @@ def staff_names(as_of: dt.date | None = None) -> dict[str, str]:
         return {}
     rows = _query(f"SELECT staff_id, name FROM read_parquet({_files('staff', dates[-1])})")
     return {r["staff_id"]: r["name"] for r in rows}
+
+
+def grouping_keys(as_of: dt.date, group_by: str) -> list[str]:
+    """The values a grouping takes at ``as_of`` (products, guarantee types …), from the
+    metric rows the close wrote, so a filter's choices cost no scan of the loans."""
+    if not lake().has("metrics", as_of):
+        return []
+    rows = _query(
+        f"""SELECT key FROM read_parquet({_files("metrics", as_of)})
+            WHERE group_by = $group_by AND coalesce(key, '') <> '' ORDER BY key""",
+        {"group_by": group_by},
+    )
+    return [r["key"] for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse
@@ -10,14 +11,16 @@ from django.shortcuts import render
 
 from loanquality.engine import reports
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
+from loanquality.labels import CATEGORY_LABELS
 from loanquality.overrides.actions import overrides_in_scope
-from loanquality.portfolio import selectors
+from loanquality.portfolio import selectors, workbooks
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
 from loanquality.portfolio.scope import scope_of
 from loanquality.web.dates import day_of
 
 PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 20  # customers per page of a search
 MAX_PAGE = 10_000_000  # past any ledger; keeps the offset a 64-bit integer
 ANALYSIS_COLUMNS = (
     "loan_count",
@@ -147,34 +150,89 @@ def analysis_export(request):
     return response
 
 
+def _page_number(request) -> int:
+    try:
+        return min(max(1, int(request.GET.get("page", 1))), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _loan_filter(request, scope) -> selectors.LoanFilter:
+    """The list's filters from the query: 404 for an org outside the user's subtree or an
+    unknown list, 400 (in Chinese) for a category or overdue band that does not exist."""
+    get = request.GET
+    kind = get.get("kind", "all")
+    if kind not in selectors.LOAN_FILTERS:
+        raise Http404("未知的筛选条件")
+    org = get.get("org") or None
+    if org and not scope.covers(org):
+        raise Http404("不在您的机构范围内")
+    category = get.get("category") or None
+    if category is not None and category not in {str(c) for c in CATEGORY_LABELS}:
+        raise BadRequest("五级分类应为 1–5")
+    overdue = get.get("overdue") or None
+    if overdue is not None and overdue not in selectors.OVERDUE_BANDS:
+        raise BadRequest("未知的逾期区间")
+    return selectors.LoanFilter(
+        kind=kind,
+        org=org,
+        manager=get.get("manager") or None,
+        staff=request.user.staff_id if get.get("mine") else None,
+        product=get.get("product") or None,
+        category=int(category) if category else None,
+        overdue=overdue,
+        guarantee=get.get("guarantee") or None,
+    )
+
+
+def _list_title(scope, filters: selectors.LoanFilter, staff: dict[str, str]) -> str:
+    parts = ["我的贷款" if filters.staff else "贷款清单"]
+    parts.append(scope.tree.name(filters.org or scope.org_id))
+    if filters.manager:
+        parts.append("客户经理 " + staff.get(filters.manager, filters.manager))
+    parts.append(selectors.LOAN_FILTERS[filters.kind][0])
+    return " · ".join(parts)
+
+
+def _filter_choices(scope, as_of, org: str | None) -> dict:
+    """What each filter offers: the user's orgs, the officers of the chosen org (or of the
+    whole scope), the products and guarantee types of the close."""
+    staff = selectors.staff_names(as_of)
+    officers = selectors.officers_of(scope, as_of, scope.tree.subtree(org) if org else None)
+    return {
+        "orgs": [
+            (o, "　" * (len(scope.tree.path(o)) - 1) + scope.tree.name(o))
+            for o in sorted(scope.orgs, key=scope.tree.path)
+        ],
+        "officers": [(s, f"{staff.get(s, s)}（{s}）") for s in officers],
+        "products": selectors.grouping_keys(as_of, "product"),
+        "guarantees": selectors.grouping_keys(as_of, "guarantee_type"),
+        "categories": CATEGORY_LABELS.items(),
+        "bands": [(code, band[0]) for code, band in selectors.OVERDUE_BANDS.items()],
+        "kinds": {k: v[0] for k, v in selectors.LOAN_FILTERS.items()},
+    }
+
+
+def _without_staff_id(request) -> bool:
+    """我的贷款 asked by a user the ledger cannot name (no staff id on the account)."""
+    return bool(request.GET.get("mine")) and not request.user.staff_id
+
+
 def loan_list_page(request):
     scope = scope_of(request.user)
     as_of = _as_of(request)
-    kind = request.GET.get("kind", "all")
-    if kind not in selectors.LOAN_FILTERS:
-        raise Http404("未知的筛选条件")
-    org = request.GET.get("org") or None
-    if org and not scope.covers(org):
-        raise Http404("不在您的机构范围内")
-    try:
-        page = min(max(1, int(request.GET.get("page", 1))), MAX_PAGE)
-    except ValueError:
-        page = 1
-    manager = request.GET.get("manager") or None
+    filters = _loan_filter(request, scope)
+    sort = request.GET.get("sort") or selectors.DEFAULT_SORT
+    page = _page_number(request)
+    empty = selectors.LoanPage([], 0, 0.0)
     result = (
         selectors.loans(
-            scope,
-            as_of,
-            org=org,
-            manager=manager,
-            kind=kind,
-            limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE,
+            scope, as_of, filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
-        if as_of
-        else selectors.LoanPage([], 0, 0.0)
+        if as_of and not _without_staff_id(request)
+        else empty
     )
-    pages = max(1, -(-result.total // PAGE_SIZE))
+    staff = selectors.staff_names(as_of) if as_of else {}
     return render(
         request,
         "portfolio/loans.html",
@@ -182,30 +240,91 @@ def loan_list_page(request):
             request,
             as_of,
             result=result,
-            kind=kind,
-            kind_label=selectors.LOAN_FILTERS[kind][0],
-            org=org,
-            org_name=scope.tree.name(org) if org else scope.tree.name(scope.org_id),
-            manager=manager,
-            manager_name=selectors.staff_names(as_of).get(manager, manager) if manager else None,
+            filters=filters,
+            title=_list_title(scope, filters, staff),
+            no_staff_id=_without_staff_id(request),
+            sort=sort if sort.lstrip("-") in selectors.SORT_COLUMNS else selectors.DEFAULT_SORT,
             page=page,
-            pages=pages,
-            filters={k: v[0] for k, v in selectors.LOAN_FILTERS.items()},
+            pages=max(1, -(-result.total // PAGE_SIZE)),
+            choices=_filter_choices(scope, as_of, filters.org) if as_of else {},
         ),
+    )
+
+
+def _workbook_response(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=workbooks.XLSX_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+def loan_list_export(request):
+    """The whole list the page shows (every page, same filters and order) as Excel."""
+    scope = scope_of(request.user)
+    as_of = _as_of(request)
+    if as_of is None:
+        raise Http404("尚未结账")
+    filters = _loan_filter(request, scope)
+    result = (
+        selectors.loans(
+            scope,
+            as_of,
+            filters,
+            sort=request.GET.get("sort") or selectors.DEFAULT_SORT,
+            limit=workbooks.EXPORT_LIMIT,
+        )
+        if not _without_staff_id(request)
+        else selectors.LoanPage([], 0, 0.0)
+    )
+    title = f"{_list_title(scope, filters, selectors.staff_names(as_of))} · 报告日 {as_of}"
+    return _workbook_response(
+        workbooks.loan_workbook(result.rows, title, result.total), f"贷款清单-{as_of}.xlsx"
     )
 
 
 def search_page(request):
     scope = scope_of(request.user)
     text = request.GET.get("q", "").strip()
-    customers = selectors.find_customers(scope, text) if text else []
-    loans = selectors.customer_loans(scope, [c["customer_id"] for c in customers])
-    for customer in customers:
+    page = _page_number(request)
+    found = selectors.find_customers(
+        scope, text, limit=SEARCH_PAGE_SIZE, offset=(page - 1) * SEARCH_PAGE_SIZE
+    )
+    loans = selectors.customer_loans(scope, [c["customer_id"] for c in found.rows])
+    for customer in found.rows:
         customer["loans"] = loans[customer["customer_id"]]
+    latest = selectors.latest_close()
     return render(
         request,
         "portfolio/search.html",
-        _context(request, selectors.latest_close(), q=text, customers=customers),
+        _context(
+            request,
+            latest,
+            q=text,
+            customers=found.rows,
+            total=found.total,
+            page=page,
+            pages=max(1, -(-found.total // SEARCH_PAGE_SIZE)),
+            latest_close=latest,
+        ),
+    )
+
+
+def search_export(request):
+    """Every loan of every matched customer (not only the page shown), as Excel; a loan no
+    longer in the latest ledger says 已结清 and when it was last seen."""
+    scope = scope_of(request.user)
+    text = request.GET.get("q", "").strip()
+    found = selectors.find_customers(scope, text, limit=workbooks.EXPORT_LIMIT)
+    loans = selectors.customer_loans(scope, [c["customer_id"] for c in found.rows])
+    latest = selectors.latest_close()
+    rows = [
+        {**loan, "settled": "已结清" if loan["as_of"] < latest else "在册"}
+        for customer in found.rows
+        for loan in loans[customer["customer_id"]]
+    ][: workbooks.EXPORT_LIMIT]
+    title = f"贷款查询「{text}」 · 匹配客户 {found.total} 户"
+    return _workbook_response(
+        workbooks.loan_workbook(rows, title, len(rows), workbooks.SEARCH_COLUMNS),
+        "贷款查询结果.xlsx",
     )
 
 
@@ -222,10 +341,6 @@ def loan_detail_page(request, loan_id: str):
             as_of,
             loan=latest,
             history=history[::-1],
-            org_name=scope.tree.name(latest["org_id"]),
-            manager_name=selectors.staff_names(as_of).get(
-                latest["manager_id"], latest["manager_id"]
-            ),
             schedule=selectors.loan_table("schedules", loan_id, as_of),
             repayments=selectors.loan_table("repayments", loan_id, as_of, every_import=True),
             collateral=selectors.loan_table("collateral", loan_id, as_of),

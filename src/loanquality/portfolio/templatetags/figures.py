@@ -33,8 +33,12 @@ def percent(value) -> str:
 
 @register.filter
 def points(value) -> str:
-    """A change of a rate, in percentage points."""
-    return "—" if _missing(value) else f"{value * 100:+.2f}个百分点"
+    """A change of a rate, in percentage points: rounded first, then signed, so a change
+    too small to show is 0.00, never -0.00."""
+    if _missing(value):
+        return "—"
+    shown = round(value * 100, 2)
+    return f"{shown:+.2f}个百分点" if shown else "0.00个百分点"
 
 
 @register.filter
