@@ -38,12 +38,13 @@ lint: install
 # Refresh the vendored front-end files (see src/loanquality/web/static/vendor/README.md).
 vendor:
 	rm -rf /tmp/loanquality-vendor && mkdir -p /tmp/loanquality-vendor
-	cd /tmp/loanquality-vendor && npm pack -q bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0 \
+	cd /tmp/loanquality-vendor && npm pack -q bootstrap@5.3.9 htmx.org@2.0.11 echarts@5.6.0 swagger-ui-dist@5.35.0 \
 		&& for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
 	V=src/loanquality/web/static/vendor; X=/tmp/loanquality-vendor; \
 	cp $$X/bootstrap-5.3.9/package/dist/css/bootstrap.min.css $$X/bootstrap-5.3.9/package/dist/js/bootstrap.bundle.min.js $$X/bootstrap-5.3.9/package/LICENSE $$V/bootstrap/; \
 	cp $$X/htmx.org-2.0.11/package/dist/htmx.min.js $$X/htmx.org-2.0.11/package/LICENSE $$V/htmx/; \
-	cp $$X/echarts-5.6.0/package/dist/echarts.min.js $$X/echarts-5.6.0/package/LICENSE $$X/echarts-5.6.0/package/NOTICE $$X/echarts-5.6.0/package/licenses/LICENSE-d3 $$V/echarts/
+	cp $$X/echarts-5.6.0/package/dist/echarts.min.js $$X/echarts-5.6.0/package/LICENSE $$X/echarts-5.6.0/package/NOTICE $$X/echarts-5.6.0/package/licenses/LICENSE-d3 $$V/echarts/; \
+	cp $$X/swagger-ui-dist-5.35.0/package/swagger-ui-bundle.js $$X/swagger-ui-dist-5.35.0/package/swagger-ui.css $$X/swagger-ui-dist-5.35.0/package/LICENSE $$X/swagger-ui-dist-5.35.0/package/NOTICE $$V/swagger-ui/
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import File, Form, NinjaAPI, Query, Schema, Status
+from ninja.openapi.docs import Swagger
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.files import UploadedFile
@@ -50,6 +51,12 @@ ALWAYS_ANSWERED = {
 }
 
 
+class VendoredSwagger(Swagger):
+    """Swagger UI from web/static/vendor/swagger-ui (npm, pinned, with its licence)."""
+
+    template = "api_docs.html"
+
+
 class LoanqualityApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         schema = super().get_openapi_schema(**kwargs)
@@ -69,6 +76,7 @@ api = LoanqualityApi(
     ),
     auth=BearerToken(),
     urls_namespace="api",
+    docs=VendoredSwagger(),
 )
 
 

@@ -33,6 +33,16 @@ def check_may_propose(user, loan: dict) -> None:
         raise PermissionDenied("客户经理只能对自己管户（含B角）的贷款发起认定")
 
 
+def propose_refusal(user, loan: dict) -> str | None:
+    """Why ``user`` may not propose for ``loan``; None when they may (pages show the
+    button only then)."""
+    try:
+        check_may_propose(user, loan)
+    except PermissionDenied as refused:
+        return str(refused)
+    return None
+
+
 def check_may_decide(user, override) -> None:
     """Credit department or directors of an org containing the loan; never the maker; a
     director above the threshold."""

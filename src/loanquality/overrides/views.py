@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from loanquality.engine.problems import InputRejected
 from loanquality.overrides import actions
 from loanquality.overrides.actions import MAX_ID
-from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide
+from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide, propose_refusal
 from loanquality.overrides.models import CATEGORY_CHOICES, Status
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
@@ -38,7 +38,12 @@ def queue_page(request):
     return render(
         request,
         "overrides/queue.html",
-        {"tab": tab, "tabs": TABS, "overrides": list(found[:500])},
+        {
+            "tab": tab,
+            "tabs": TABS,
+            "overrides": list(found[:500]),
+            "may_propose": user.role in PROPOSERS,
+        },
     )
 
 
@@ -47,8 +52,9 @@ def propose_page(request, loan_id: str):
     if as_of is None:
         raise Http404("尚未结账")
     loan = access_loan(scope_of(request.user), loan_id, as_of)[-1]
+    refusal = propose_refusal(request.user, loan)
     error = None
-    if request.method == "POST":
+    if request.method == "POST" and refusal is None:
         try:
             override = actions.propose(
                 request.user,
@@ -71,9 +77,10 @@ def propose_page(request, loan_id: str):
             "as_of": as_of,
             "error": error,
             "categories": CATEGORY_CHOICES,
-            "may_propose": request.user.role in PROPOSERS,
+            "refusal": refusal,
+            "typed": request.POST,
         },
-        status=400 if error else 200,
+        status=400 if error else 403 if refusal and request.method == "POST" else 200,
     )
 
 

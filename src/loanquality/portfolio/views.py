@@ -13,6 +13,7 @@ from loanquality.engine import reports
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
 from loanquality.labels import CATEGORY_LABELS
 from loanquality.overrides.actions import overrides_in_scope
+from loanquality.overrides.authority import propose_refusal
 from loanquality.portfolio import selectors, workbooks
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
@@ -349,5 +350,6 @@ def loan_detail_page(request, loan_id: str):
             .filter(loan_id=loan_id)
             .select_related("maker", "checker"),
             latest_close=selectors.latest_close(),
+            may_propose=propose_refusal(request.user, latest) is None,
         ),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import BadRequest
-from django.http import Http404
+from django.http import Http404, HttpResponseServerError
 from django.shortcuts import render
 from django.urls import Resolver404
 
@@ -20,3 +20,15 @@ def not_found(request, exception):
     given = isinstance(exception, Http404) and not isinstance(exception, Resolver404)
     reason = str(exception) if given else ""
     return render(request, "404.html", {"exception": reason}, status=404)
+
+
+def server_error(request):
+    """500 in the site's layout; if the layout itself fails (the database down, say), a
+    plain Chinese sentence rather than nothing."""
+    try:
+        return render(request, "500.html", status=500)
+    except Exception:
+        return HttpResponseServerError(
+            "系统错误：服务器处理请求时出错，请稍后重试或联系系统管理员。",
+            content_type="text/plain; charset=utf-8",
+        )

@@ -46,7 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "ninja",  # the API's docs page from its own static files, not a CDN the policy refuses
+    "ninja",  # so the API's docs render our template (vendored Swagger UI), never a CDN
     "loanquality.accounts",
     "loanquality.audit",
     "loanquality.portfolio",

@@ -9,6 +9,7 @@ from loanquality.portfolio import views as portfolio
 
 handler400 = "loanquality.web.errors.bad_request"
 handler404 = "loanquality.web.errors.not_found"
+handler500 = "loanquality.web.errors.server_error"
 
 urlpatterns = [
     path("login/", accounts.login_page, name="login"),
