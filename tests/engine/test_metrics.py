@@ -424,3 +424,50 @@ def test_near_a_red_line(npl, near):
     )
     value = change.finish(s, Period(FEB, JAN, JAN))["npl_ratio_near_redline"]
     assert connect("duckdb").to_pyarrow(s.select(v=value)).column("v").to_pylist() == [near]
+
+
+@pytest.mark.parametrize(
+    ("npl", "balance", "above"),
+    [
+        (99, 10_000, None),  # 0.99 %: under every line
+        (100, 10_000, 0.01),  # 1.00 %: exactly on the 1 % line has reached it
+        (195, 10_000, 0.01),  # 1.95 %: past 1 % (and near 2 %)
+        (200, 10_000, 0.02),  # 2.00 %
+        (499, 10_000, 0.02),  # 4.99 %: past 2 % (and near 5 %)
+        (500, 10_000, 0.05),  # 5.00 %
+        (604, 10_000, 0.05),  # 6.04 %: the 支行 of issue 16
+        (1_896, 10_000, 0.05),  # 18.96 %: the 网点 of issue 16, the highest line only
+        (0, 0, None),  # no loans: no ratio, no line
+    ],
+)
+def test_above_a_red_line(npl, balance, above):
+    """Red lines 1 %, 2 %, 5 %: the highest one with npl / balance ≥ it, else empty."""
+    import ibis
+
+    from loanquality.engine.backends import connect
+    from loanquality.engine.metrics import change
+    from loanquality.engine.metrics.base import Period
+
+    s = ibis.memtable(
+        {
+            "npl_balance": [float(npl)],
+            "balance": [float(balance)],
+            "prev_npl_balance": [0.0],
+            "prev_balance": [1.0],
+            "base_npl_balance": [0.0],
+            "base_balance": [1.0],
+        }
+    )
+    value = change.finish(s, Period(FEB, JAN, JAN))["npl_ratio_above_redline"]
+    assert connect("duckdb").to_pyarrow(s.select(v=value)).column("v").to_pylist() == [above]
+
+
+def test_red_lines_of_the_close(closed):
+    """February: the bank 800 / 3 290 = 24.3 % and O2 (C 300 可疑 of C 300 + D2 400)
+    300 / 700 = 42.9 % are past 5 %; O1 (A 90, 正常) at 0 % passed none. None of them is
+    within 0.05 pp under a line."""
+    rows = closed[FEB]
+    assert total(closed)["npl_ratio_above_redline"] == 0.05
+    assert rows[("org", "O2")]["npl_ratio_above_redline"] == 0.05
+    assert rows[("org", "O1")]["npl_ratio_above_redline"] is None
+    assert not any(rows[k]["npl_ratio_near_redline"] for k in (("total", "total"), ("org", "O1")))

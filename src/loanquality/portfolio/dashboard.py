@@ -36,6 +36,7 @@ def dashboard(scope: Scope, as_of: dt.date) -> dict:
             "dates": [h["as_of"].isoformat() for h in history],
             "npl_balance": [round((h["npl_balance"] or 0) / 1e4, 2) for h in history],
             "npl_ratio": [_pct(h["npl_ratio"]) for h in history],
+            "as_of": as_of.isoformat(),
         },
         "structure": [
             {"name": label, "value": round((row[f"balance_c{k}"] or 0) / 1e4, 2)}
@@ -44,11 +45,7 @@ def dashboard(scope: Scope, as_of: dt.date) -> dict:
         "migration": _heat_map(selectors.migration_cells(as_of, group_by, key)),
         "orgs": _ranked(org_rows),
         "officers": _ranked(officer_rows),
-        "flagged_orgs": [
-            r
-            for r in selectors.metric_rows(as_of, "org", list(scope.orgs))
-            if r["npl_masked_by_growth"] or r["npl_ratio_near_redline"]
-        ],
+        "flagged_orgs": _flagged_orgs(selectors.metric_rows(as_of, "org", list(scope.orgs))),
     }
 
 
@@ -56,9 +53,17 @@ def _pct(value) -> float | None:
     return None if value is None else round(value * 100, 3)
 
 
+def _red_line(value: float) -> str:
+    """A red line as people say it: 5%, 1.5%."""
+    return f"{value * 100:g}%"
+
+
 def _flags(row: dict) -> list[tuple[str, str]]:
-    """(level, text) of what the headline ratio hides."""
+    """(level, text) of what the headline ratio hides; a red line passed comes first."""
     flags = []
+    if _above(row):
+        line = _red_line(_above(row))
+        flags.append(("danger", f"不良率 {row['npl_ratio']:.2%} 已达到或超过 {line} 的监管红线"))
     if row["npl_masked_by_growth"]:
         flags.append(("danger", "不良余额比上期上升，而不良率因贷款规模扩大而下降"))
     if row["npl_masked_by_growth_ytd"]:
@@ -69,6 +74,45 @@ def _flags(row: dict) -> list[tuple[str, str]]:
         hidden = row["hidden_npl_balance"] / 1e4
         flags.append(("warning", f"分类偏离：行内分类好于规则分类的贷款余额 {hidden:,.2f} 万元"))
     return flags
+
+
+def _flagged_orgs(rows: list[dict]) -> list[dict]:
+    """The orgs whose ratio says something, one group a line (level, title, rows, worst
+    first): past each red line from the highest down, then just under one, then a ratio
+    that fell while NPL rose."""
+
+    def worst_first(selected):
+        return sorted(selected, key=lambda r: -(r["npl_ratio"] or 0))
+
+    passed = sorted({r["npl_ratio_above_redline"] for r in rows if _above(r)}, reverse=True)
+    groups = [
+        {
+            "level": "danger" if line == passed[0] else "warning",
+            "title": f"不良率达到或超过{_red_line(line)}红线",
+            "rows": worst_first(r for r in rows if _above(r) == line),
+        }
+        for line in passed
+    ]
+    groups.append(
+        {
+            "level": "warning",
+            "title": "不良率贴近红线",
+            "rows": worst_first(r for r in rows if r["npl_ratio_near_redline"]),
+        }
+    )
+    groups.append(
+        {
+            "level": "secondary",
+            "title": "不良余额上升而不良率下降",
+            "rows": worst_first(r for r in rows if r["npl_masked_by_growth"]),
+        }
+    )
+    return [g for g in groups if g["rows"]]
+
+
+def _above(row: dict) -> float | None:
+    """The red line the row passed; a close made before the metric existed has none."""
+    return row.get("npl_ratio_above_redline")
 
 
 def _heat_map(cells: list[dict]) -> dict:

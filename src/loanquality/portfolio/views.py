@@ -29,6 +29,8 @@ ANALYSIS_COLUMNS = (
     "npl_balance",
     "npl_ratio",
     "npl_ratio_change",
+    "npl_ratio_above_redline",
+    "npl_ratio_near_redline",
     "special_mention_ratio",
     "overdue_balance",
     "overdue90_balance",

@@ -52,6 +52,12 @@ METRICS = (
     *_metrics("", "比上期"),
     *_metrics("_ytd", "比年初"),
     Metric(
+        "npl_ratio_above_redline",
+        "不良率已超红线",
+        "ratio",
+        "the highest red line (1 %, 2 %, 5 %) the ratio has reached or passed; empty when none",
+    ),
+    Metric(
         "npl_ratio_near_redline",
         "不良率贴近红线",
         "flag",
@@ -77,8 +83,23 @@ def finish(s: ibis.Table, period: Period) -> dict[str, ibis.Value]:
             f"npl_masked_by_growth{suffix}": (change < 0) & (balance_change > 0),
         }
     npl_ratio = ratio(s.npl_balance, s.balance)
+    values["npl_ratio_above_redline"] = _highest_line_passed(npl_ratio, period.red_lines)
     near = ibis.literal(False)
     for line in period.red_lines:
         near = near | ((npl_ratio < line) & (npl_ratio >= line - period.red_line_band))
     values["npl_ratio_near_redline"] = near.fill_null(False)
     return values
+
+
+def _highest_line_passed(npl_ratio: ibis.Value, red_lines: tuple[float, ...]) -> ibis.Value:
+    """The highest red line with ``npl_ratio`` ≥ it, null below them all. A ratio exactly on
+    a line has passed it: the near band stops just short of the line (``<``), so every
+    ratio from a band's bottom up is flagged one way or the other."""
+    none = ibis.null("float64")
+    if not red_lines:
+        return none
+    highest_first = sorted(red_lines, reverse=True)
+    return ibis.cases(
+        *((npl_ratio >= line, ibis.literal(line, "float64")) for line in highest_first),
+        else_=none,
+    )

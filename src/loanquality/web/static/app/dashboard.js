@@ -12,6 +12,7 @@
     c.setOption(option);
     charts.push(c);
   }
+  var asOfRatio = trend.npl_ratio[trend.dates.indexOf(trend.as_of)];
   chart("trend", {
     animation: false,
     tooltip: { trigger: "axis" },
@@ -20,8 +21,23 @@
     xAxis: { type: "category", data: trend.dates },
     yAxis: [{ type: "value", name: "万元" }, { type: "value", name: "%" }],
     series: [
-      { name: "不良贷款余额(万元)", type: "bar", data: trend.npl_balance },
-      { name: "不良率(%)", type: "line", yAxisIndex: 1, data: trend.npl_ratio }
+      {
+        name: "不良贷款余额(万元)", type: "bar", data: trend.npl_balance,
+        // the report date chosen at the top of the page, among all the closes shown
+        markLine: {
+          symbol: "none", silent: true, lineStyle: { color: "#dc3545", type: "dashed" },
+          label: { formatter: "报告日", color: "#dc3545" },
+          data: [{ xAxis: trend.as_of }]
+        }
+      },
+      {
+        name: "不良率(%)", type: "line", yAxisIndex: 1, data: trend.npl_ratio,
+        markPoint: {
+          symbol: "circle", symbolSize: 10, itemStyle: { color: "#dc3545" },
+          label: { position: "top", formatter: "{c}%", color: "#dc3545" },
+          data: asOfRatio == null ? [] : [{ name: "报告日", coord: [trend.as_of, asOfRatio], value: asOfRatio }]
+        }
+      }
     ]
   });
   chart("structure", {
