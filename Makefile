@@ -3,6 +3,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= demo-data
+PORT ?= 8000
 # The web tests run a second time on PostgreSQL (trust auth on this machine).
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
@@ -23,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
 
 demo: install
-	$(BIN)/loanquality demo --data-dir $(DATA)
+	$(BIN)/loanquality demo --data-dir $(DATA) --port $(PORT)
 
 test: install browser
 	$(BIN)/ruff check src tests benchmarks

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,7 +54,19 @@ AsOf = Annotated[dt.date, typer.Option("--as-of", parser=parse_date, help="As-of
 
 @contextmanager
 def step_progress(total: int) -> Iterator:
-    """A Rich progress bar advanced one step per call of the yielded function."""
+    """A Rich progress bar advanced one step per call of the yielded function; when the
+    output is not a terminal (a log, CI, ``make demo | tee``), one line per step instead."""
+    if not err_console.is_terminal:
+        started, done = time.perf_counter(), 0
+
+        def line(description: str) -> None:
+            nonlocal done
+            done += 1
+            seconds = time.perf_counter() - started
+            err_console.print(f"[{done}/{total}] {description} ({seconds:.0f} s)", markup=False)
+
+        yield line
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -386,6 +400,7 @@ def demo(
         table.add_row(*row)
     console.print(table)
     if not no_serve:
+        _require_free_port(host, port)
         console.print(f"打开 open http://{host}:{port}/ (Ctrl+C 停止 to stop)")
         serve(host, port)
 
@@ -401,7 +416,24 @@ def serve_command(
     from loanquality.web.runtime import serve
 
     _open_for_serving(data_dir)
+    _require_free_port(host, port)
     serve(host, port, workers)
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Say what to do when another program has the port, instead of gunicorn's retries."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            err_console.print(
+                f"port {port} on {host} is in use (another loanquality or web server?): stop it,"
+                f" or choose another port: --port {port + 1} (make demo PORT={port + 1})\n"
+                f"端口 {port} 已被占用（可能已有一个 loanquality 或其他网页服务在运行）："
+                f"请先停止它，或换一个端口：--port {port + 1}（make demo PORT={port + 1}）",
+                markup=False,
+            )
+            raise typer.Exit(2) from None
 
 
 def _open_for_serving(data_dir: Path) -> None:
@@ -487,6 +519,32 @@ def user_disable(username: str, data_dir: DataDir) -> None:
     with audit_configured():
         disable_user(_existing_user(username))
     console.print(f"已停用 disabled {username}; API tokens revoked / 接口令牌已全部撤销")
+
+
+@user_app.command("enable")
+def user_enable(username: str, data_dir: DataDir) -> None:
+    """Let a disabled user log in again. 启用用户。"""
+    from loanquality.web.runtime import open_database
+
+    open_database(data_dir)
+    from loanquality.accounts.actions import enable_user
+
+    with audit_configured():
+        enable_user(_existing_user(username))
+    console.print(f"已启用 enabled {username}")
+
+
+@user_app.command("unlock")
+def user_unlock(username: str, data_dir: DataDir) -> None:
+    """End a user's login lockout now. 解除登录锁定。"""
+    from loanquality.web.runtime import open_database
+
+    open_database(data_dir)
+    from loanquality.accounts.actions import unlock_user
+
+    with audit_configured():
+        unlock_user(_existing_user(username))
+    console.print(f"已解除锁定 unlocked {username}")
 
 
 @user_app.command("password")
