@@ -101,6 +101,10 @@ def _flagged_lines(page) -> list[str]:
 def test_dashboard_lists_the_orgs_past_a_red_line_before_those_near_one(head_office):
     page = logged_in(head_office).get("/")
     board = page.context["board"]
+    # the rankings mark a unit past a line: 二社 (0.98 %) has passed none, 一社 (10.46 %) 5 %
+    best = re.search(r"不良率最低的机构.*?</table>", page.content.decode(), re.S)[0]
+    assert '<td class="num text-danger fw-bold" title="不良率已达到或超过5.00%红线">10.46%' in best
+    assert '<td class="num">0.98%</td>' in best
     # the bank itself: 7.30 % is past 5 %, said first, before every other flag
     assert board["flags"][0] == ("danger", "不良率 7.30% 已达到或超过 5% 的监管红线")
     # each line passed, highest first, the worst org first; then those just under a line
@@ -157,6 +161,13 @@ def test_cli_indicators_csv_and_json_carry_the_line_passed(bank):
     o1 = next(r for r in table if r["key"] == "O1")
     o3 = next(r for r in table if r["key"] == "O3")
     assert (o1["npl_ratio_above_redline"], o3["npl_ratio_above_redline"]) == ("0.05", "")
+    out = bank.parent / "指标.xlsx"
+    assert runner.invoke(app, [*args, "--format", "xlsx", "-o", str(out)]).exit_code == 0
+    sheet = openpyxl.load_workbook(out)["机构"]
+    headers = [c.value for c in sheet[1]]
+    above = headers.index("不良率已超红线") + 1
+    o2 = next(line for line in range(2, sheet.max_row + 1) if sheet.cell(line, 2).value == "O2")
+    assert (sheet.cell(o2, above).value, sheet.cell(o2, above + 1).value) == (0.01, "是")
 
 
 def test_web_export_has_the_line_passed_as_a_percentage(head_office):
