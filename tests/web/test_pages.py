@@ -104,6 +104,9 @@ def test_uploading_a_bad_ledger_shows_the_chinese_report_and_writes_nothing(
     assert "台账.csv 第2行 列「贷款余额」 值&#x27;abc&#x27;：不是有效数字" in text
     assert snapshot(own_data_dir / "lake") == before
     assert ImportRun.objects.get().status == "rejected"
+    # the form keeps the date typed and names the file chosen (a browser cannot keep it)
+    assert 'value="2030-01-31"' in text
+    assert "上次选择：台账.csv" in text
 
 
 def test_a_good_upload_publishes_and_a_close_runs_from_the_page(head_office, own_data_dir):
