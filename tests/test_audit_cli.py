@@ -218,3 +218,26 @@ def test_a_refused_first_import_still_leaves_no_data_dir(tmp_path):
                           data_dir=tmp_path / "data")  # fmt: skip
     assert refused.returncode == 2
     assert not (tmp_path / "data").exists()
+
+
+def test_the_command_line_unlocks_disables_and_enables_through_the_audited_actions(
+    audited, tmp_path
+):
+    data_dir = copied(audited, tmp_path)
+    with sqlite3.connect(data_dir / "loanquality.sqlite3") as db:
+        db.execute(
+            "UPDATE accounts_user SET locked_until = '2999-01-01 00:00:00', failed_logins = 5"
+            " WHERE username = 'alice'"
+        )
+    for command in ("unlock", "disable", "enable"):
+        done = loanquality("user", command, "alice", data_dir=data_dir)
+        assert done.returncode == 0, done.stderr
+    with sqlite3.connect(data_dir / "loanquality.sqlite3") as db:
+        user = db.execute(
+            "SELECT locked_until, failed_logins, is_active FROM accounts_user"
+            " WHERE username = 'alice'"
+        ).fetchone()
+        actions = db.execute("SELECT action FROM audit_auditentry WHERE seq > 3").fetchall()
+    assert user == (None, 0, 1)
+    assert [a for (a,) in actions] == ["user.unlock", "user.disable", "user.enable"]
+    assert loanquality("audit", "verify", data_dir=data_dir).returncode == 0

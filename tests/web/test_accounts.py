@@ -118,15 +118,18 @@ def test_a_disable_revokes_every_token_and_says_how_many(officer):
     assert row.detail["tokens_revoked"] == 2
 
 
-def test_a_password_change_revokes_every_token_of_the_user(officer, head_office, client):
-    """Given two tokens of the officer and one of someone else, when the officer's
-    password changes, both of theirs stop working, the other does not, the new password
-    logs in, the old one no longer does."""
+def test_a_password_change_revokes_every_token_of_the_user(
+    officer, head_office, make_user, places, client
+):
+    """Given two tokens of the officer and one of someone else, when an administrator sets
+    the officer's password, both of theirs stop working, the other does not, the new
+    password logs in, the old one no longer does."""
     from loanquality.accounts.actions import change_password, issue_token
 
+    admin = make_user("admin", "admin", places.root)
     theirs = [issue_token(officer), issue_token(officer)]
     other = issue_token(head_office)
-    change_password(officer, "another-long-password-2", acting=head_office)
+    change_password(officer, "another-long-password-2", acting=admin)
     for token in theirs:
         answer = client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {token}")
         assert answer.status_code == 401
@@ -134,7 +137,7 @@ def test_a_password_change_revokes_every_token_of_the_user(officer, head_office,
     assert login(Client(), "officer", PASSWORD).status_code == 401
     assert login(Client(), "officer", "another-long-password-2").status_code == 302
     row = AuditEntry.objects.get(action="user.password")
-    assert (row.username, row.target, row.detail) == ("credit", "officer", {"tokens_revoked": 2})
+    assert (row.username, row.target, row.detail) == ("admin", "officer", {"tokens_revoked": 2})
 
 
 def test_a_password_change_is_checked_like_a_new_one(officer):
@@ -276,3 +279,13 @@ def test_parallel_wrong_passwords_check_exactly_the_limit(
     assert User.objects.get(username="officer").is_locked()
     assert AuditEntry.objects.filter(action="login.locked").count() == 1
     assert AuditEntry.objects.filter(action="login.failed").count() == 8
+
+
+def test_only_an_administrator_may_set_another_users_password(officer, head_office):
+    from django.core.exceptions import PermissionDenied
+
+    from loanquality.accounts.actions import change_password
+
+    with pytest.raises(PermissionDenied, match="只有系统管理员可以管理用户"):
+        change_password(officer, "another-long-password-2", acting=head_office)
+    assert login(Client(), "officer", PASSWORD).status_code == 302

@@ -275,11 +275,12 @@ def test_a_log_without_its_checkpoint_cannot_be_vouched_for(five_entries, checkp
     assert "缺失" in result.broken.chinese
 
 
-def test_a_role_change_is_recorded_with_before_and_after(make_user, places, head_office):
+def test_a_role_change_is_recorded_with_before_and_after(make_user, places):
+    admin = make_user("admin", "admin", places.root)
     user = make_user("moved", "officer", places.outlet)
-    change_post(user, role="risk", org_id=places.coop, acting=head_office)
+    change_post(user, role="risk", org_id=places.coop, acting=admin)
     row = AuditEntry.objects.get(action="user.change")
-    assert row.username == "credit"
+    assert row.username == "admin"
     assert row.target == "moved"
     assert row.detail["before"] == {"role": "officer", "org_id": places.outlet, "staff_id": ""}
     assert row.detail["after"] == {"role": "risk", "org_id": places.coop, "staff_id": ""}

@@ -78,8 +78,9 @@ def test_the_lockout_row_shows_its_name_and_the_local_lock_time(make_user, place
 
 
 def test_a_role_change_shows_as_a_table_of_changed_fields(make_user, places, head_office):
+    admin = make_user("admin", "admin", places.root)
     moved = make_user("moved", "officer", places.outlet)
-    change_post(moved, role="risk", acting=head_office)
+    change_post(moved, role="risk", acting=admin)
     page = logged_in(head_office).get("/audit/", {"action": "user.change"}).content.decode()
     assert "<td>岗位角色</td><td>客户经理</td><td>风险经理</td>" in page
     assert "<td>所属机构</td>" not in page  # unchanged, so not listed

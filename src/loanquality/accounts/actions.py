@@ -1,5 +1,8 @@
-"""Operations on users: create, change, disable, count failed logins, issue and revoke
-API tokens."""
+"""Operations on users: create, change, disable and enable, unlock, set passwords, count
+failed logins, issue and revoke API tokens.
+
+The command line calls them with ``acting=None`` (whoever holds the data dir runs it); the
+web with the administrator acting, who may manage only users of their own subtree."""
 
 from __future__ import annotations
 
@@ -8,14 +11,14 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from loanquality.accounts.models import ApiToken, Role, User
 from loanquality.audit.actions import record
-from loanquality.portfolio.scope import org_tree
+from loanquality.portfolio.scope import org_tree, scope_of
 
 TOKEN_DAYS = 30
 
@@ -32,9 +35,12 @@ def create_user(
 ) -> User:
     """A new user of ``role`` in org unit ``org_id`` (which the imported org tree must know);
     an officer's ``staff_id`` names the loans they manage."""
+    _check_may_manage(acting, org_id)
     _check_role_and_org(role, org_id)
+    if not username:
+        raise ValidationError("请填写用户名")
     if User.objects.filter(username=username).exists():
-        raise ValidationError(f"用户名已存在 user '{username}' exists")
+        raise ValidationError(f"用户名「{username}」已存在")
     user = User(username=username, role=role, org_id=org_id, staff_id=staff_id)
     validate_password(password, user)
     user.set_password(password)
@@ -59,6 +65,9 @@ def change_post(
     acting: User | None = None,
 ) -> User:
     """Move a user to another role, org unit or staff id; the audit row keeps both."""
+    _check_may_manage(acting, user.org_id, org_id or user.org_id)
+    if acting is not None and acting.pk == user.pk and (role or user.role) != user.role:
+        raise ValidationError("不能变更自己的岗位角色，请由其他系统管理员操作")
     before = _post_of(user)
     user.role = role or user.role
     user.org_id = org_id or user.org_id
@@ -78,9 +87,35 @@ def change_post(
 
 def _check_role_and_org(role: str, org_id: str) -> None:
     if role not in Role.values:
-        raise ValidationError(f"未知角色 unknown role '{role}'; 可选 choose from {Role.values}")
+        choices = "、".join(f"{r.label}（{r.value}）" for r in Role)
+        raise ValidationError(f"未知岗位角色「{role}」，可选：{choices}")
     if org_id not in org_tree().names:
-        raise ValidationError(f"未知机构号 unknown org_id '{org_id}': import an org table first")
+        raise ValidationError(f"未知机构号「{org_id}」：请先导入机构表，再选其中的机构")
+
+
+def manageable_users(acting: User):
+    """The users an administrator may manage: those of their org and the units below it."""
+    _check_may_manage(acting)
+    scope = scope_of(acting)
+    users = User.objects.order_by("org_id", "username")
+    return users if scope.bank_wide else users.filter(org_id__in=scope.orgs)
+
+
+def _check_may_manage(acting: User | None, *org_ids: str) -> None:
+    """Refuse a web user other than an administrator, and any org outside their subtree."""
+    if acting is None:
+        return
+    if not acting.can_manage_users():
+        raise PermissionDenied("只有系统管理员可以管理用户")
+    scope = scope_of(acting)
+    if scope.bank_wide:
+        return
+    outside = [o for o in org_ids if not scope.covers(o)]
+    if outside:
+        names = "、".join(scope.tree.name(o) for o in outside)
+        raise ValidationError(
+            f"{names}不在您管辖的机构（{scope.tree.name(acting.org_id)}及下级）内"
+        )
 
 
 def _post_of(user: User) -> dict:
@@ -90,6 +125,9 @@ def _post_of(user: User) -> dict:
 @transaction.atomic
 def disable_user(user: User, *, acting: User | None = None) -> User:
     """The user can no longer log in, and every API token of theirs ends now."""
+    _check_may_manage(acting, user.org_id)
+    if acting is not None and acting.pk == user.pk:
+        raise ValidationError("不能停用自己的账户")
     user.is_active = False
     user.save(update_fields=["is_active"])
     record(
@@ -105,9 +143,57 @@ def disable_user(user: User, *, acting: User | None = None) -> User:
 
 
 @transaction.atomic
+def enable_user(user: User, *, acting: User | None = None) -> User:
+    """A disabled user may log in again (their old API tokens stay ended)."""
+    _check_may_manage(acting, user.org_id)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    record(
+        "user.enable",
+        user=acting,
+        target=user.username,
+        org_id=user.org_id,
+        before={"is_active": False},
+        after={"is_active": True},
+    )
+    return user
+
+
+@transaction.atomic
+def unlock_user(user: User, *, acting: User | None = None) -> User:
+    """End a lockout now, and forget the failed attempts that led to it."""
+    _check_may_manage(acting, user.org_id)
+    before = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+    user.locked_until, user.failed_logins = None, 0
+    user.save(update_fields=["locked_until", "failed_logins"])
+    record(
+        "user.unlock",
+        user=acting,
+        target=user.username,
+        org_id=user.org_id,
+        before=before,
+        after={"locked_until": None, "failed_logins": 0},
+    )
+    return user
+
+
+@transaction.atomic
+def change_own_password(user: User, current: str, password: str) -> User:
+    """The user's own new password, given the one they have now."""
+    if not user.check_password(current):
+        raise ValidationError("当前密码不正确")
+    if password == current:
+        raise ValidationError("新密码不能与当前密码相同")
+    return change_password(user, password, acting=user)
+
+
+@transaction.atomic
 def change_password(user: User, password: str, *, acting: User | None = None) -> User:
     """A new password, checked as a new user's is; every API token of the user ends with
-    the old one (their web sessions end too: Django ties a session to the password)."""
+    the old one (their web sessions end too: Django ties a session to the password). Set
+    by an administrator for another user, or by the user (``change_own_password``)."""
+    if acting is None or acting.pk != user.pk:
+        _check_may_manage(acting, user.org_id)
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])

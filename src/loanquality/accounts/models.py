@@ -40,6 +40,10 @@ class User(AbstractUser):
     def can_read_audit(self) -> bool:
         return self.role != Role.OFFICER
 
+    def can_manage_users(self) -> bool:
+        """用户管理: creating users, their posts, passwords, disabling and unlocking."""
+        return self.role == Role.ADMIN
+
 
 class ApiToken(models.Model):
     """A bearer token for the REST API; only its SHA-256 is stored."""

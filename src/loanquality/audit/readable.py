@@ -42,6 +42,7 @@ FIELDS = {
     "staff_id": "员工号",
     "is_active": "账户状态",
     "locked_until": "锁定至",
+    "failed_logins": "连续登录失败次数",
     "category": "风险分类",
     "status": "状态",
     "until": "锁定至",

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from loanquality.accounts import user_views
 from loanquality.accounts import views as accounts
 from loanquality.api.api import api
 from loanquality.audit import views as audit
@@ -15,6 +16,9 @@ urlpatterns = [
     path("login/", accounts.login_page, name="login"),
     path("logout/", accounts.logout_page, name="logout"),
     path("account/tokens/", accounts.tokens_page, name="account-tokens"),
+    path("account/password/", user_views.password_page, name="account-password"),
+    path("users/", user_views.users_page, name="users"),
+    path("users/<int:pk>/", user_views.user_page, name="user"),
     path("", portfolio.dashboard_page, name="dashboard"),
     path("analysis/", portfolio.analysis_page, name="analysis"),
     path("analysis/export.xlsx", portfolio.analysis_export, name="analysis-export"),
