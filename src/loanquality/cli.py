@@ -547,32 +547,6 @@ def user_unlock(username: str, data_dir: DataDir) -> None:
     console.print(f"已解除锁定 unlocked {username}")
 
 
-@user_app.command("enable")
-def user_enable(username: str, data_dir: DataDir) -> None:
-    """Let a disabled user log in again. 启用用户。"""
-    from loanquality.web.runtime import open_database
-
-    open_database(data_dir)
-    from loanquality.accounts.actions import enable_user
-
-    with audit_configured():
-        enable_user(_existing_user(username))
-    console.print(f"已启用 enabled {username}")
-
-
-@user_app.command("unlock")
-def user_unlock(username: str, data_dir: DataDir) -> None:
-    """End a user's login lockout now. 解除登录锁定。"""
-    from loanquality.web.runtime import open_database
-
-    open_database(data_dir)
-    from loanquality.accounts.actions import unlock_user
-
-    with audit_configured():
-        unlock_user(_existing_user(username))
-    console.print(f"已解除锁定 unlocked {username}")
-
-
 @user_app.command("password")
 def user_password(
     username: str,
