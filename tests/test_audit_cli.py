@@ -241,3 +241,20 @@ def test_the_command_line_unlocks_disables_and_enables_through_the_audited_actio
     assert user == (None, 0, 1)
     assert [a for (a,) in actions] == ["user.unlock", "user.disable", "user.enable"]
     assert loanquality("audit", "verify", data_dir=data_dir).returncode == 0
+
+
+@pytest.mark.parametrize("command", ["import", "close"])
+def test_an_import_or_close_the_audit_could_not_record_is_refused_first(audited, tmp_path, command):
+    """A key readable by others: refused before the engine runs (exit 2), the lake's logs
+    as they were, rather than published and then left out of the audit log."""
+    data_dir = copied(audited, tmp_path)
+    (tmp_path / "audit.key").chmod(0o644)
+    lake = Lake(data_dir)
+    as_of = lake.as_ofs("loans")[0]
+    before = (lake.import_log(), lake.close_log())
+    loans = audited.parent / "files" / str(as_of) / "loans.csv"
+    given = ["--loans", str(loans)] if command == "import" else []
+    refused = loanquality(command, "--as-of", str(as_of), *given, data_dir=data_dir)
+    assert refused.returncode == 2
+    assert "可被他人读取" in refused.stderr
+    assert (lake.import_log(), lake.close_log()) == before

@@ -131,6 +131,7 @@ def import_command(
         "capital": capital,
     }
     files = {table: path for table, path in given.items() if path is not None}
+    _check_audit_first(data_dir)
     try:
         profile = MappingProfile.load(mapping) if mapping else None
         with step_progress(len(files) + 2) as advance:
@@ -233,6 +234,7 @@ def close(
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}")
+    _check_audit_first(data_dir)
     try:
         rules = load_ruleset(ruleset)
         with step_progress(CLOSE_STEPS) as advance:
@@ -245,6 +247,13 @@ def close(
         f"ruleset {result.ruleset} sha256 {result.ruleset_sha256[:12]}"
     )
     _audit_engine_run(data_dir, "close", result)
+
+
+def _check_audit_first(data_dir: Path) -> None:
+    """A run the audit log could not record is refused before the engine writes anything
+    (exit 2); a data dir not made yet has no key or checkpoint to be wrong."""
+    if data_dir.exists():
+        _open_for_serving(data_dir)
 
 
 def _audit_engine_run(data_dir: Path, kind: str, result) -> None:
