@@ -208,27 +208,46 @@ def order_by(sort: str) -> str:
 LOAN_LIST_COLUMNS = """loan_id, customer_id, customer_name, customer_type, industry, org_id,
     manager_id, manager_b_id, product, guarantee_type, balance, maturity_date, overdue_days,
     final_category, final_category_label, reasons, bank_category, deviation, written_off"""
-# The Chinese name beside each code of a loan row; the maps come as parameters (_label_maps)
-LABEL_COLUMNS = """
-    coalesce(MAP($customer_type_codes, $customer_type_names)[customer_type], customer_type)
-        AS customer_type_label,
-    coalesce(MAP($industry_codes, $industry_names)[industry], industry) AS industry_label,
-    coalesce(MAP($org_codes, $org_names)[org_id], org_id) AS org_label,
-    coalesce(MAP($staff_codes, $staff_names)[manager_id], manager_id) AS manager_label,
-    coalesce(MAP($staff_codes, $staff_names)[manager_b_id], manager_b_id) AS manager_b_label,
-    MAP($category_codes, $category_names)[bank_category] AS bank_category_label,
-    list_transform(
-        list_filter(string_split(coalesce(reasons, ''), ';'), code -> code <> ''),
-        code -> {'code': code, 'label': coalesce(MAP($rule_codes, $rule_names)[code], code)}
-    ) AS reason_list,
-    array_to_string(list_transform(
-        list_filter(string_split(coalesce(reasons, ''), ';'), code -> code <> ''),
-        code -> code || ' ' || coalesce(MAP($rule_codes, $rule_names)[code], code)
-    ), '；') AS reasons_label"""
+
+
+def labelled(rows: str) -> str:
+    """``rows`` (a query of loan rows) with the Chinese name beside each code, for
+    ``ORDER BY`` by the caller; the maps come as parameters (``_label_maps``). The orgs and
+    staff are joined as tables and the short code lists built once as maps: a map built
+    from parameters inside a row expression would be built again for every row."""
+    reasons = "list_filter(string_split(coalesce(loans.reasons, ''), ';'), code -> code <> '')"
+    rule = "coalesce(maps.rules[code], code)"
+    return f"""(
+        WITH maps AS (
+            SELECT MAP($customer_type_codes, $customer_type_names) AS customer_types,
+                   MAP($industry_codes, $industry_names) AS industries,
+                   MAP($category_codes, $category_names) AS categories,
+                   MAP($rule_codes, $rule_names) AS rules
+        ), org_names AS (
+            SELECT unnest($org_codes) AS code, unnest($org_names) AS name
+        ), staff AS (
+            SELECT unnest($staff_codes) AS code, unnest($staff_names) AS name
+        )
+        SELECT loans.*,
+            coalesce(maps.customer_types[loans.customer_type], loans.customer_type)
+                AS customer_type_label,
+            coalesce(maps.industries[loans.industry], loans.industry) AS industry_label,
+            coalesce(org_names.name, loans.org_id) AS org_label,
+            coalesce(manager.name, loans.manager_id) AS manager_label,
+            coalesce(backup.name, loans.manager_b_id) AS manager_b_label,
+            maps.categories[loans.bank_category] AS bank_category_label,
+            list_transform({reasons}, code -> {{'code': code, 'label': {rule}}}) AS reason_list,
+            array_to_string(list_transform({reasons}, code -> code || ' ' || {rule}), '；')
+                AS reasons_label
+        FROM ({rows}) AS loans CROSS JOIN maps
+        LEFT JOIN org_names ON org_names.code = loans.org_id
+        LEFT JOIN staff AS manager ON manager.code = loans.manager_id
+        LEFT JOIN staff AS backup ON backup.code = loans.manager_b_id
+    )"""
 
 
 def _label_maps(tree: OrgTree, as_of: dt.date | None) -> dict:
-    """The parameters ``LABEL_COLUMNS`` reads: each map as a list of codes and of names."""
+    """The parameters ``labelled`` reads: each map as a list of codes and of names."""
     maps = {
         "customer_type": CUSTOMER_TYPE_LABELS,
         "industry": INDUSTRY_LABELS,
@@ -281,17 +300,14 @@ def loans(
             )"""
     # the count comes back even for a page past the last loan (its columns are then null);
     # the labels are looked up for the page's loans alone
+    page = f"""SELECT {LOAN_LIST_COLUMNS} FROM {source}
+        ORDER BY {order_by(sort)} LIMIT {int(limit)} OFFSET {int(offset)}"""
     rows = _query(
         f"""{matching}
             SELECT page.*, counted._n, counted._balance
             FROM (SELECT count(*) AS _n, coalesce(sum(balance), 0) AS _balance FROM {source})
                 AS counted
-            LEFT JOIN (
-                SELECT *, {LABEL_COLUMNS} FROM (
-                    SELECT {LOAN_LIST_COLUMNS} FROM {source}
-                    ORDER BY {order_by(sort)} LIMIT {int(limit)} OFFSET {int(offset)}
-                )
-            ) AS page ON TRUE
+            LEFT JOIN {labelled(page)} AS page ON TRUE
             ORDER BY {order_by(sort)}""",
         params,
     )
@@ -357,14 +373,12 @@ def customer_loans(scope: Scope, customer_ids: list[str]) -> dict[str, list[dict
     (``as_of``), with the Chinese names of its codes."""
     if not closed_dates() or not customer_ids:
         return {}
+    last_seen = f"""SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
+        WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
+        QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1"""
     rows = _query(
         f"""
-        SELECT *, {LABEL_COLUMNS} FROM (
-            SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
-            WHERE customer_id IN (SELECT unnest($customers)) AND {IN_ORGS}
-            QUALIFY row_number() OVER (PARTITION BY loan_id ORDER BY as_of DESC) = 1
-        )
-        ORDER BY as_of DESC, loan_id
+        SELECT * FROM {labelled(last_seen)} AS loans ORDER BY as_of DESC, loan_id
         """,
         {
             "customers": customer_ids,
@@ -382,10 +396,10 @@ def loan_history(loan_id: str) -> list[dict]:
     """The loan at every close, oldest first. Callers check scope first (``access_loan``)."""
     if not closed_dates():
         return []
+    every_close = f"""SELECT * FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
+        WHERE loan_id = $loan"""
     return _query(
-        f"""SELECT *, {LABEL_COLUMNS}
-            FROM read_parquet({_files("classified")}, {EVERY_CLOSE})
-            WHERE loan_id = $loan ORDER BY as_of""",
+        f"""SELECT * FROM {labelled(every_close)} AS loans ORDER BY as_of""",
         {"loan": loan_id, **_label_maps(org_tree(), latest_close())},
     )
 
