@@ -49,6 +49,7 @@ def test_only_the_administrator_has_user_management(server, browser):
     page.click("nav >> text=用户管理")
     page.wait_for_selector("#users")
     assert "admin" in page.inner_text("#users")
+    page.screenshot(path=ARTIFACTS / "users.png")
 
 
 def test_a_refused_new_user_keeps_what_was_typed_then_is_added(server, browser):
@@ -163,7 +164,7 @@ def test_the_audit_log_reads_in_chinese_with_a_change_table_and_filters(server, 
     cells = page.inner_text(".audit-changes tbody tr")
     assert cells.split("\t") == ["岗位角色", "客户经理", "机构负责人"]
     assert "变更岗位或机构" in rows.first.inner_text()
-    page.screenshot(path=ARTIFACTS / "audit.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / "audit-filtered.png", full_page=True)
     # the same filter under another user finds nothing
     page.fill("#user", "risk")
     page.click("#audit-filters button:has-text('查询')")
@@ -173,6 +174,8 @@ def test_the_audit_log_reads_in_chinese_with_a_change_table_and_filters(server, 
     tomorrow = (shanghai_now() + dt.timedelta(days=1)).date().isoformat()
     page.goto(base + f"/audit/?object={username}&from={tomorrow}")
     assert "无" in page.inner_text("#audit-log tbody")
+    page.goto(base + "/audit/")
+    page.screenshot(path=ARTIFACTS / "audit.png")  # the first screenful: docs/screenshots
 
 
 def test_the_history_pages_list_the_imports_and_closes_made_outside_the_web(server, browser):

@@ -49,6 +49,8 @@ def test_only_the_changed_fields_are_listed_with_codes_in_chinese():
         Change("岗位角色", "客户经理", "风险经理"),
         Change("员工号", "—", "S0101001"),
     ]
+    created = {"after": {"role": "admin", "staff_id": ""}}
+    assert changes(created) == [Change("岗位角色", "—", "系统管理员")]
     override = {"before": {"category": 1, "status": "pending"}, "after": {"category": 3}}
     assert changes(override) == [
         Change("风险分类", "正常", "次级"),

@@ -92,14 +92,14 @@ class Change:
 
 
 def changes(detail: dict) -> list[Change]:
-    """The fields whose value ``before`` and ``after`` differ, each named in Chinese."""
+    """The fields whose value ``before`` and ``after`` read differently, each named in
+    Chinese (a new user's empty staff id is no change)."""
     before, after = detail.get("before") or {}, detail.get("after") or {}
     fields = list(before) + [f for f in after if f not in before]
-    return [
-        Change(field_name(f), shown(f, before.get(f)), shown(f, after.get(f)))
-        for f in fields
-        if f not in before or f not in after or before[f] != after[f]
-    ]
+    listed = (
+        Change(field_name(f), shown(f, before.get(f)), shown(f, after.get(f))) for f in fields
+    )
+    return [change for change in listed if change.before != change.after]
 
 
 def other_details(detail: dict) -> list[tuple[str, str]]:
