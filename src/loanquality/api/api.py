@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import File, Form, NinjaAPI, Query, Schema, Status
-from ninja.openapi.docs import Swagger
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.files import UploadedFile
+from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
