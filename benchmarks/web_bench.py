@@ -5,8 +5,9 @@
 
 Starts ``loanquality serve`` (gunicorn, 2 workers) on a free port, logs in as the
 bank-wide demo risk manager (the largest scope), then times, one request at a time:
-the dashboard, a search by customer name and by loan id, and the login page (the peer:
-a page that reads no data). Reports p50/p95 in milliseconds and the ratio to the peer.
+the dashboard, a search by customer name and by loan id, the loan list (NPL sorted by
+overdue days; a filtered list's fifth page), the NPL list's Excel export, and the login page
+(the peer: a page that reads no data). Reports p50/p95 in milliseconds and the ratio to the peer.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def main() -> None:
             "dashboard": timed(lambda: "/"),
             "search_by_name": timed(name),
             "search_by_loan_id": timed(loan),
+            "loan_list_npl_by_overdue": timed(lambda: "/loans/?kind=npl&sort=-overdue"),
+            "loan_list_filtered_page_5": timed(
+                lambda: "/loans/?guarantee=" + urllib.parse.quote("保证") + "&page=5"
+            ),
+            "npl_export_xlsx": timed(lambda: "/loans/export.xlsx?kind=npl"),
         }
     report = latencies(results, "login_page (peer)")
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -230,6 +230,7 @@ def test_api_loan_rows_carry_the_chinese_labels(client, head_office, data_dir):
     detail = client.get(f"/api/v1/loans/{row['loan_id']}", **token).json()
     assert detail["industry_label"]
     assert detail["industry_label"] != detail["industry"]
+    assert detail["history"][-1]["reasons_label"] == row["reasons_label"]  # the latest close
 
 
 def test_a_change_is_rounded_before_it_is_signed():

@@ -327,7 +327,9 @@ def get_loan(request, loan_id: str, as_of: Day | None = None):
                 "balance": h["balance"],
                 "overdue_days": h["overdue_days"],
                 "final_category": h["final_category"],
+                "final_category_label": h["final_category_label"],
                 "reasons": h["reasons"],
+                "reasons_label": h["reasons_label"],
             }
             for h in history
         ],
