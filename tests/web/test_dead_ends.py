@@ -99,3 +99,12 @@ def test_the_api_docs_come_from_the_vendored_swagger_ui(client):
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "/static/vendor/swagger-ui/swagger-ui.css" in page
     assert "cdn" not in page.lower()
+
+
+def test_the_navigation_names_the_users_org_with_its_code_on_hover(head_office, places):
+    from loanquality.portfolio.scope import org_tree
+
+    page = logged_in(head_office).get("/").content.decode()
+    name = org_tree().name(places.root)
+    assert name != places.root
+    assert f'<span title="{places.root}">{name}</span>' in page

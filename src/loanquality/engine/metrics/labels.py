@@ -1,10 +1,10 @@
-"""Chinese labels for group keys: org names, officer names, customer types."""
+"""Chinese labels for group keys: org names, officer names, customer types, industries."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-from loanquality.engine.schema import CUSTOMER_TYPE_LABELS
+from loanquality.engine.schema import CUSTOMER_TYPE_LABELS, INDUSTRY_LABELS
 
 TOTAL_LABEL = "全行"
 MISSING_LABEL = "（未填写）"
@@ -28,6 +28,7 @@ def with_labels(table: pa.Table, orgs: pa.Table, staff: pa.Table | None) -> pa.T
         "org": org_names,
         "manager": staff_names,
         "customer_type": CUSTOMER_TYPE_LABELS,
+        "industry": INDUSTRY_LABELS,
     }
     labels = []
     for grouping, key in zip(

@@ -7,6 +7,7 @@ import math
 from django import template
 
 from loanquality.engine.schema import CATEGORY_LABELS
+from loanquality.portfolio.scope import org_tree
 
 register = template.Library()
 
@@ -54,3 +55,9 @@ def get(mapping, key):
 @register.filter
 def count(value) -> str:
     return "—" if _missing(value) else f"{int(value):,}"
+
+
+@register.filter
+def org_name(org_id: str) -> str:
+    """The org's name in the latest org tree (its code when the tree does not have it)."""
+    return org_tree().name(org_id)
