@@ -66,11 +66,14 @@ def server(tmp_path_factory):
             "--role", role, "--org", org, *staff, env=env,
         )  # fmt: skip
     port = free_port()
+    # a file, not a pipe: nobody reads the log while the tests run, and a full pipe
+    # (64 KB of access log) would stop the server mid-session
+    log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "loanquality.cli", "serve", "--data-dir", str(data),
          "--port", str(port), "--workers", "1"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -82,10 +85,11 @@ def server(tmp_path_factory):
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail("the server did not start: " + process.stdout.read().decode())
+        pytest.fail("the server did not start: " + (root / "server.log").read_text())
     yield base, root
     process.terminate()
     process.wait(timeout=10)
+    log.close()
 
 
 @pytest.fixture(scope="session")
