@@ -520,40 +520,33 @@ def user_list(data_dir: DataDir) -> None:
 @user_app.command("disable")
 def user_disable(username: str, data_dir: DataDir) -> None:
     """Disable a user (kept for the audit log). 停用用户。"""
-    from loanquality.web.runtime import open_database
-
-    open_database(data_dir)
-    from loanquality.accounts.actions import disable_user
-
-    with audit_configured():
-        disable_user(_existing_user(username))
+    _act_on_user(data_dir, username, "disable_user")
     console.print(f"已停用 disabled {username}; API tokens revoked / 接口令牌已全部撤销")
 
 
 @user_app.command("enable")
 def user_enable(username: str, data_dir: DataDir) -> None:
     """Let a disabled user log in again. 启用用户。"""
-    from loanquality.web.runtime import open_database
-
-    open_database(data_dir)
-    from loanquality.accounts.actions import enable_user
-
-    with audit_configured():
-        enable_user(_existing_user(username))
+    _act_on_user(data_dir, username, "enable_user")
     console.print(f"已启用 enabled {username}")
 
 
 @user_app.command("unlock")
 def user_unlock(username: str, data_dir: DataDir) -> None:
     """End a user's login lockout now. 解除登录锁定。"""
+    _act_on_user(data_dir, username, "unlock_user")
+    console.print(f"已解除锁定 unlocked {username}")
+
+
+def _act_on_user(data_dir: Path, username: str, action: str) -> None:
+    """Run one audited action of accounts.actions on an existing user."""
     from loanquality.web.runtime import open_database
 
     open_database(data_dir)
-    from loanquality.accounts.actions import unlock_user
+    from loanquality.accounts import actions  # needs Django set up
 
     with audit_configured():
-        unlock_user(_existing_user(username))
-    console.print(f"已解除锁定 unlocked {username}")
+        getattr(actions, action)(_existing_user(username))
 
 
 @user_app.command("password")

@@ -51,7 +51,7 @@ def demo_users(data_dir: Path) -> list[tuple[str, str, str]]:
     from loanquality.portfolio.scope import org_tree
 
     tree = org_tree()
-    root = next(o for o in tree.parents if tree.is_root(o))
+    root = tree.root
     coop = tree.children(root)[0]
     outlet = tree.children(coop)[0] if tree.children(coop) else coop
     places = {

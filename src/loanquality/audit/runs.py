@@ -51,5 +51,4 @@ def record_close(result, *, username: str, via: str):
 
 def _bank() -> str:
     """The legal entity (the org tree's root): an import or close is the whole bank's."""
-    tree = org_tree()
-    return next((o for o in tree.parents if tree.is_root(o)), "")
+    return org_tree().root or ""

@@ -51,9 +51,8 @@ def operations_refusal(user) -> str | None:
         return "只有信贷管理部和系统管理员可以导入数据和结账"
     tree = org_tree()
     if tree.parents and not tree.is_root(user.org_id):
-        root = next(o for o, parent in tree.parents.items() if parent is None)
         return (
-            f"导入数据和结账针对全行，只能由法人机构（{tree.name(root)}）的用户进行；"
+            f"导入数据和结账针对全行，只能由法人机构（{tree.name(tree.root)}）的用户进行；"
             f"您所在机构为{tree.name(user.org_id)}"
         )
     return None

@@ -40,6 +40,11 @@ class OrgTree:
     def name(self, org_id: str) -> str:
         return self.names.get(org_id, org_id)
 
+    @property
+    def root(self) -> str | None:
+        """The legal entity: the one org without a parent (None before the first import)."""
+        return next((o for o, parent in self.parents.items() if parent is None), None)
+
     def is_root(self, org_id: str) -> bool:
         return org_id in self.parents and self.parents[org_id] is None
 
