@@ -29,7 +29,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 @app.callback()
 def _every_command() -> None:
-    from loanquality.web.runtime import keep_files_private
+    from loanquality.common.runtime import keep_files_private
 
     keep_files_private()
 
@@ -260,7 +260,7 @@ def _audit_engine_run(data_dir: Path, kind: str, result) -> None:
     """Record an import or close in the audit log as the OS user. Only once the engine has
     returned: the engine never imports Django, and a refused first import must leave no
     data dir (opening the database makes one)."""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     with audit_configured():
         open_database(data_dir)
@@ -386,8 +386,8 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the bank only.")] = False,
 ) -> None:
     """Generate a synthetic bank, import and close every month, serve the web UI. 演示。"""
+    from loanquality.common.runtime import serve
     from loanquality.demo import DEMO_PASSWORD, build_demo_bank, demo_users
-    from loanquality.web.runtime import serve
 
     try:
         with audit_configured():  # the demo users are added through the audited action
@@ -422,7 +422,7 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="gunicorn worker processes")] = 2,
 ) -> None:
     """Run the web application and API (gunicorn). 启动网页服务。"""
-    from loanquality.web.runtime import serve
+    from loanquality.common.runtime import serve
 
     _open_for_serving(data_dir)
     _require_free_port(host, port)
@@ -447,7 +447,7 @@ def _require_free_port(host: str, port: int) -> None:
 
 def _open_for_serving(data_dir: Path) -> None:
     """Open the database and check the audit key before a page can need it."""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     with audit_configured():
         open_database(data_dir)
@@ -485,7 +485,7 @@ def user_add(
     ] = "",
 ) -> None:
     """Create a user in an org unit with a role. 新增用户。"""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     open_database(data_dir)
     from django.core.exceptions import ValidationError
@@ -504,7 +504,7 @@ def user_add(
 @user_app.command("list")
 def user_list(data_dir: DataDir) -> None:
     """List users. 用户列表。"""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     open_database(data_dir)
     from loanquality.accounts.models import User
@@ -540,7 +540,7 @@ def user_unlock(username: str, data_dir: DataDir) -> None:
 
 def _act_on_user(data_dir: Path, username: str, action: str) -> None:
     """Run one audited action of accounts.actions on an existing user."""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     open_database(data_dir)
     from loanquality.accounts import actions  # needs Django set up
@@ -556,7 +556,7 @@ def user_password(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Set a user's password; every API token of theirs is revoked. 重置密码。"""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     open_database(data_dir)
     from django.core.exceptions import ValidationError
@@ -593,7 +593,7 @@ def user_change(
     staff_id: Annotated[str | None, typer.Option(help="A new staff id.")] = None,
 ) -> None:
     """Change a user's role, org unit or staff id (audited, before and after). 变更岗位。"""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     open_database(data_dir)
     from django.core.exceptions import ValidationError
@@ -618,7 +618,7 @@ app.add_typer(audit_app, name="audit")
 def audit_verify(data_dir: DataDir) -> None:
     """Check the audit log's MAC chain and its checkpoint; exit 1 naming the first edited,
     forged or deleted entry. 校验审计日志是否被篡改。"""
-    from loanquality.web.runtime import open_database
+    from loanquality.common.runtime import open_database
 
     with audit_configured():
         open_database(data_dir)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pyarrow.compute as pc
 from rich.console import Console
 
+from loanquality.common.runtime import open_database
 from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
-from loanquality.web.runtime import open_database
 
 DEMO_PASSWORD = "loanquality-demo"
 DEMO_OPERATOR = "demo"  # who the lake's logs and the audit log say imported and closed
@@ -48,7 +48,7 @@ def demo_users(data_dir: Path) -> list[tuple[str, str, str]]:
     (username, role label, org name). Existing demo users are kept."""
     from loanquality.accounts.actions import create_user
     from loanquality.accounts.models import Role, User
-    from loanquality.portfolio.scope import org_tree
+    from loanquality.common.scope import org_tree
 
     tree = org_tree()
     root = tree.root

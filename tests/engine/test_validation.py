@@ -162,6 +162,45 @@ def test_org_table_with_an_unknown_parent(tmp_path):
     assert (problem.line, problem.column, problem.value) == (3, "parent_id", "NOPE")
 
 
+def test_org_table_with_two_roots_is_refused(tmp_path):
+    """Two orgs without a parent would be two legal entities, each counted bank-wide:
+    the second root is refused at its line, the first named as the one root there is."""
+    path = write_ledger(
+        tmp_path / "orgs.csv",
+        [["HQ", "联社", ""], ["B1", "x", "HQ"], ["OTHER", "另一家银行", ""]],
+        header=["机构号", "机构名称", "上级机构号"],
+    )
+    ledger = write_ledger(tmp_path / "loans.csv", [replace(GOOD, "机构号", "B1")])
+    with pytest.raises(InputRejected) as caught:
+        import_as_of(tmp_path / "data", dt.date(2024, 1, 31), {"loans": ledger, "orgs": path})
+    problem = only_problem(caught.value)
+    assert (problem.line, problem.column) == (4, "parent_id")
+    assert "only HQ (line 2)" in problem.english
+    assert "一个数据目录只对应一个法人机构" in problem.chinese
+    assert not (tmp_path / "data").exists()
+
+
+def test_org_table_with_another_root_than_the_data_dirs_is_refused(tmp_path):
+    data, as_of = tmp_path / "data", dt.date(2024, 1, 31)
+    ledger = write_ledger(tmp_path / "loans.csv", [replace(GOOD, "机构号", "B1")])
+    first = write_ledger(
+        tmp_path / "orgs.csv",
+        [["HQ", "联社", ""], ["B1", "x", "HQ"]],
+        ["机构号", "机构名称", "上级机构号"],
+    )
+    import_as_of(data, as_of, {"loans": ledger, "orgs": first})
+    other = write_ledger(
+        tmp_path / "orgs2.csv",
+        [["NEW", "新", ""], ["B1", "x", "NEW"]],
+        ["机构号", "机构名称", "上级机构号"],
+    )
+    with pytest.raises(InputRejected) as caught:
+        import_as_of(data, dt.date(2024, 2, 29), {"loans": ledger, "orgs": other})
+    problem = only_problem(caught.value)
+    assert (problem.line, problem.column, problem.value) == (2, "org_id", "NEW")
+    assert "法人机构 HQ" in problem.chinese
+
+
 # --- numbers: only what a person means by one, and within bounds ------------------------
 
 

@@ -57,7 +57,7 @@ class Places:
 
 @pytest.fixture
 def places(bank_dir) -> Places:
-    from loanquality.portfolio.scope import org_tree
+    from loanquality.common.scope import org_tree
 
     tree = org_tree()
     root = next(o for o in tree.parents if tree.is_root(o))

@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import PASSWORD, loan_in
 from helpers import snapshot
 from loanquality.accounts.actions import issue_token
+from loanquality.common.scope import org_tree
 from loanquality.engine.close import close_log
 from loanquality.engine.lake import Lake
 from loanquality.engine.reports import indicators_document
-from loanquality.portfolio.scope import org_tree
 
 
 def bearer(user) -> dict:

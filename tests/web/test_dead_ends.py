@@ -32,7 +32,7 @@ def test_an_officer_is_offered_a_proposal_only_for_the_loans_they_manage(
     """Staff S1 manages loan A; loan B of the same outlet is someone else's: the loan page
     offers 发起认定 on A only, and B's proposal page says why instead of a form."""
     # given
-    from loanquality.portfolio.scope import org_tree
+    from loanquality.common.scope import org_tree
 
     outlet_orgs = set(org_tree().subtree(places.outlet))
     live = [r for r in latest_loans(data_dir) if r["org_id"] in outlet_orgs and r["balance"] > 0]
@@ -102,7 +102,7 @@ def test_the_api_docs_come_from_the_vendored_swagger_ui(client):
 
 
 def test_the_navigation_names_the_users_org_with_its_code_on_hover(head_office, places):
-    from loanquality.portfolio.scope import org_tree
+    from loanquality.common.scope import org_tree
 
     page = logged_in(head_office).get("/").content.decode()
     name = org_tree().name(places.root)

@@ -10,7 +10,7 @@ import sys
 
 from conftest import loan_in, logged_in
 from loanquality.accounts.actions import issue_token
-from loanquality.portfolio.scope import org_tree
+from loanquality.common.scope import org_tree
 
 PAGES = (
     "/",

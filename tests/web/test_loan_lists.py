@@ -12,8 +12,8 @@ import pytest
 
 from conftest import PASSWORD, logged_in
 from loanquality.accounts.actions import create_user, issue_token
+from loanquality.common.scope import org_tree
 from loanquality.engine.lake import Lake
-from loanquality.portfolio.scope import org_tree
 from loanquality.portfolio.templatetags.figures import points
 from loanquality.portfolio.templatetags.listing import page_numbers
 

@@ -16,11 +16,12 @@ from django.http import Http404
 from conftest import loan_in, logged_in
 from loanquality.accounts.actions import issue_token
 from loanquality.audit.models import AuditEntry
+from loanquality.common.scope import org_tree
 from loanquality.engine.lake import Lake
 from loanquality.operations.actions import start_close
 from loanquality.overrides import actions
 from loanquality.overrides.models import Status
-from loanquality.portfolio.scope import org_tree
+from loanquality.overrides.selectors import get_override
 
 
 def latest(data_dir):
@@ -89,7 +90,7 @@ def test_the_maker_can_never_approve_their_own_proposal(data_dir, head_office, c
     override = actions.propose(head_office, loan["loan_id"], latest(data_dir), 3, "经营恶化")
     with pytest.raises(PermissionDenied, match="发起人不能审批自己发起的认定"):
         actions.approve(head_office, override.pk)
-    assert actions.get_override(head_office, override.pk).status == Status.PENDING
+    assert get_override(head_office, override.pk).status == Status.PENDING
 
 
 def test_an_officer_outside_the_loans_subtree_gets_404(data_dir, officer, places):

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import loan_in, logged_in
 from helpers import snapshot
+from loanquality.common.scope import org_tree
 from loanquality.engine.lake import PART_FILE, Lake
 from loanquality.operations.models import CloseRun, ImportRun
-from loanquality.portfolio.scope import org_tree
 from loanquality.portfolio.selectors import loan_history
 
 NEW_DATE = dt.date(2030, 1, 31)

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from conftest import PASSWORD, loan_in, logged_in
+from loanquality.common.scope import org_tree
 from loanquality.engine.lake import Lake
-from loanquality.portfolio.scope import org_tree
 
 
 def latest(data_dir) -> str:
@@ -100,8 +100,8 @@ def test_excel_export_holds_only_the_subtree(officer, places):
 
 
 def _officer_ids(places) -> set[str]:
+    from loanquality.common.scope import Scope
     from loanquality.portfolio import selectors
-    from loanquality.portfolio.scope import Scope
 
     tree = org_tree()
     scope = Scope(places.outlet, tuple(tree.subtree(places.outlet)), tree)

@@ -14,9 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import logged_in
+from loanquality.common.uploads import BoundedUploadHandler, save_upload
 from loanquality.engine.problems import InputRejected
 from loanquality.overrides.models import Override
-from loanquality.web.uploads import BoundedUploadHandler, save_upload
 
 
 @pytest.fixture

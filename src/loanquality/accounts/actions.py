@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from loanquality.accounts.models import ApiToken, Role, User
 from loanquality.audit.actions import record
-from loanquality.portfolio.scope import org_tree, scope_of
+from loanquality.common.scope import org_tree, scope_of
 
 TOKEN_DAYS = 30
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from loanquality.accounts import actions
 from loanquality.accounts.models import Role, User
-from loanquality.portfolio.scope import org_tree, scope_of
+from loanquality.common.scope import org_tree, scope_of
 
 
 def users_page(request):

@@ -19,16 +19,17 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from loanquality.accounts.actions import issue_token, revoke_tokens
 from loanquality.accounts.authentication import LoginRefused, check_password_login
 from loanquality.accounts.models import ApiToken
-from loanquality.audit.views import filtered as audit_entries
+from loanquality.audit.selectors import filtered as audit_entries
+from loanquality.common.dates import DAY_PATTERN, day_of
+from loanquality.common.scope import lake, scope_of
 from loanquality.engine.close import close_log, latest_close
 from loanquality.engine.metrics import GROUPINGS
 from loanquality.operations import actions
 from loanquality.overrides import actions as overrides
+from loanquality.overrides.models import Override
 from loanquality.overrides.models import Status as OverrideStatus
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
-from loanquality.portfolio.scope import lake, scope_of
-from loanquality.web.dates import DAY_PATTERN, day_of
 
 
 class BearerToken(HttpBearer):
@@ -547,7 +548,7 @@ def list_overrides(
 ):
     """认定 of the user's orgs, newest first; ``status`` is pending, approved, rejected or
     withdrawn."""
-    found = overrides.overrides_in_scope(scope_of(request.user)).select_related("maker", "checker")
+    found = Override.objects.in_scope(scope_of(request.user)).select_related("maker", "checker")
     if status:
         found = found.filter(status=status)
     return [_override_out(o) for o in found[offset : offset + limit]]

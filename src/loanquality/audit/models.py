@@ -11,12 +11,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from loanquality.common.access import ScopedQuerySet
+
 
 class AppendOnlyError(Exception):
     pass
 
 
-class AuditQuerySet(models.QuerySet):
+class AuditQuerySet(ScopedQuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("the audit log is append-only")
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from loanquality.accounts.models import Role
+from loanquality.common.scope import org_tree
 from loanquality.engine.schema import CATEGORY_LABELS, TABLES
-from loanquality.portfolio.scope import org_tree
 
 ACTIONS = {
     "login": "登录",

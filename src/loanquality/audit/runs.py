@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 
 from loanquality.audit.actions import record
-from loanquality.portfolio.scope import org_tree
+from loanquality.common.scope import org_tree
 
 SYSTEM = "system"
 

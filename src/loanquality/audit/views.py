@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 
 import xlsxwriter
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from loanquality.audit.models import AuditEntry
 from loanquality.audit.readable import (
@@ -22,43 +20,11 @@ from loanquality.audit.readable import (
     org_name,
     other_details,
 )
-from loanquality.exports import XLSX_OPTIONS
-from loanquality.portfolio.scope import scope_of
-from loanquality.web.dates import day_of
+from loanquality.audit.selectors import filtered, visible_entries
+from loanquality.common.dates import day_of
+from loanquality.common.exports import XLSX_OPTIONS
 
 EXPORT_LIMIT = 100_000
-
-
-def visible_entries(user):
-    """The rows a user may read: everything for the head office, else those of their subtree."""
-    if not user.can_read_audit():
-        raise PermissionDenied("客户经理不能查看审计日志")
-    scope = scope_of(user)
-    entries = AuditEntry.objects.select_related("user")
-    return entries if scope.bank_wide else entries.filter(org_id__in=scope.orgs)
-
-
-def filtered(user, *, object: str = "", username: str = "", action: str = "", start=None, end=None):
-    """``object`` is a loan id or other object key; ``start``/``end`` are dates, both
-    inclusive, in the server's time zone."""
-    entries = visible_entries(user)
-    # PostgreSQL refuses NUL in a query; no row can hold it (``record`` stores U+FFFD)
-    object, username, action = (v.replace("\x00", "\ufffd") for v in (object, username, action))
-    if object:
-        entries = entries.filter(target=object)
-    if username:
-        entries = entries.filter(username=username)
-    if action:
-        entries = entries.filter(action=action)
-    if start:
-        entries = entries.filter(at__gte=_day_start(start))
-    if end:
-        entries = entries.filter(at__lt=_day_start(end + dt.timedelta(days=1)))
-    return entries
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 def _filters(request) -> dict:

@@ -200,10 +200,10 @@ def _org_tree(
     lake: Lake, as_of: dt.date, converted: dict[str, Converted], warnings: list[str]
 ) -> tuple[pa.Table, str]:
     """The org tree for this date: given now, else the nearest given earlier, else a flat one."""
-    if "orgs" in converted:
-        _check_org_tree(converted["orgs"])
-        return converted["orgs"].data.drop_columns([LINE]), "given"
     given = [d for d in lake.as_ofs("orgs") if lake.source("orgs", d) in ("given", "inherited")]
+    if "orgs" in converted:
+        _check_org_tree(converted["orgs"], lake.read("orgs", given[-1]) if given else None)
+        return converted["orgs"].data.drop_columns([LINE]), "given"
     if given:
         earlier = [d for d in given if d <= as_of]
         nearest = earlier[-1] if earlier else given[0]
@@ -226,7 +226,9 @@ def _org_tree(
     )
 
 
-def _check_org_tree(orgs: Converted) -> None:
+def _check_org_tree(orgs: Converted, earlier: pa.Table | None) -> None:
+    """One root, every parent known, no cycles; and the root the data dir already has
+    (``earlier``: the last org table given), so that one data dir stays one legal entity."""
     rows = orgs.data.to_pylist()
     parent = {r["org_id"]: r.get("parent_id") for r in rows}
     problems = []
@@ -243,7 +245,35 @@ def _check_org_tree(orgs: Converted) -> None:
                     "上级机构不在机构表中",
                 )
             )
-    if not any(p is None for p in parent.values()):
+    roots = [row for row in rows if row.get("parent_id") is None]
+    for extra in roots[1:]:  # one legal entity per data dir: the first root is it
+        problems.append(
+            Problem(
+                orgs.file,
+                extra[LINE],
+                "parent_id",
+                "上级机构号",
+                None,
+                f"a second root: only {roots[0]['org_id']} (line {roots[0][LINE]}) may have"
+                " no parent; one data dir holds one legal entity",
+                f"第二个顶级机构：只有 {roots[0]['org_id']}（第 {roots[0][LINE]} 行）可以没有"
+                "上级机构，一个数据目录只对应一个法人机构",
+            )
+        )
+    known_root = _root_of(earlier) if earlier is not None else None
+    if roots and known_root is not None and roots[0]["org_id"] != known_root:
+        problems.append(
+            Problem(
+                orgs.file,
+                roots[0][LINE],
+                "org_id",
+                "机构号",
+                roots[0]["org_id"],
+                f"the root differs from this data dir's legal entity {known_root}",
+                f"顶级机构与本数据目录已有的法人机构 {known_root} 不同",
+            )
+        )
+    if not roots:
         problems.append(
             Problem(
                 orgs.file,
@@ -274,6 +304,15 @@ def _check_org_tree(orgs: Converted) -> None:
             )
     if problems:
         raise InputRejected(problems)
+
+
+def _root_of(orgs: pa.Table) -> str | None:
+    roots = [
+        r["org_id"]
+        for r in orgs.select(["org_id", "parent_id"]).to_pylist()
+        if r["parent_id"] is None
+    ]
+    return roots[0] if roots else None
 
 
 def check_contents(

@@ -12,13 +12,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import xlsxwriter
 
+from loanquality.common.exports import XLSX_OPTIONS, csv_cell
 from loanquality.engine.close import latest_close
 from loanquality.engine.lake import Lake
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
 from loanquality.engine.metrics.migration import STATE_LABELS
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.schema import CATEGORY_LABELS
-from loanquality.exports import XLSX_OPTIONS, csv_cell
 
 FORMATS = ("json", "csv", "xlsx")
 KEY_COLUMNS = {"group_by": "分组", "key": "代码", "label": "名称"}

@@ -271,6 +271,21 @@ TABLES: dict[str, Table] = {
     )
 }
 
+# The tables an import takes, the ledger first, in the order forms and commands list them.
+IMPORT_TABLES: tuple[str, ...] = (
+    "loans",
+    "orgs",
+    "staff",
+    "schedules",
+    "repayments",
+    "customers",
+    "collateral",
+    "guarantees",
+    "bureau",
+    "provisions",
+    "capital",
+)
+
 IBIS_TYPES = {
     Kind.TEXT: "string",
     Kind.INT: "int64",

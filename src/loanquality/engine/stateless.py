@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from loanquality.common.exports import XLSX_OPTIONS, csv_table
 from loanquality.engine.backends import connect
 from loanquality.engine.classify import CLASSIFIED_COLUMNS, classify
 from loanquality.engine.convert import LINE, MappingProfile
@@ -23,7 +24,6 @@ from loanquality.engine.dpd import with_overdue_days
 from loanquality.engine.ingest import check_contents, read_input
 from loanquality.engine.problems import InputRejected, file_rejected
 from loanquality.engine.rules import RuleSet
-from loanquality.exports import XLSX_OPTIONS, csv_table
 
 OUTPUT_LABELS = {
     "loan_id": "借据号",

@@ -17,14 +17,14 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from loanquality.audit.actions import record
+from loanquality.common.scope import org_tree
+from loanquality.common.uploads import file_name, save_upload
 from loanquality.engine.close import CLOSE_STEPS, run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.engine.locks import hold_for_life, is_held
 from loanquality.engine.problems import InputRejected, raise_together
 from loanquality.operations.models import CloseRun, ImportRun, Status
-from loanquality.portfolio.scope import org_tree
-from loanquality.web.uploads import file_name, save_upload
 
 IMPORTABLE = (
     "loans",

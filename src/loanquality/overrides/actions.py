@@ -20,6 +20,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from loanquality.audit.actions import record
+from loanquality.common.scope import scope_of
+from loanquality.common.uploads import file_name
 from loanquality.engine import overrides as engine_overrides
 from loanquality.engine.ingest import read_input
 from loanquality.engine.problems import InputRejected, Problem
@@ -32,30 +34,13 @@ from loanquality.overrides.authority import (
     director_threshold,
 )
 from loanquality.overrides.models import Evidence, Override, Status
+from loanquality.overrides.selectors import get_override
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import NOT_FOUND, access_loan, access_loans_at
-from loanquality.portfolio.scope import Scope, scope_of
-from loanquality.web.uploads import file_name
-
-MAX_ID = 2**63  # a database id never reaches it; a larger number in a URL is no id
 
 
 def label(category: int) -> str:
     return CATEGORY_LABELS.get(category, str(category))
-
-
-def overrides_in_scope(scope: Scope):
-    return Override.objects.filter(org_id__in=scope.orgs)
-
-
-def get_override(user, pk: int) -> Override:
-    """The proposal if its loan is in the user's subtree; 404 otherwise."""
-    if not 0 < pk < MAX_ID:
-        raise Http404("没有这笔认定")
-    found = overrides_in_scope(scope_of(user)).filter(pk=pk).first()
-    if found is None:
-        raise Http404("没有这笔认定，或不在您的机构范围内")
-    return found
 
 
 def clean_text(text: str | None) -> str:

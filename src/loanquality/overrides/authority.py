@@ -1,7 +1,7 @@
 """Who may propose and decide a 认定 (the maker–checker rules, in one place).
 
 A loan or proposal outside the user's org subtree is answered with 404 before these run
-(``access_loan`` / ``overrides_in_scope``); these raise 403 for the rest.
+(``access_loan`` / ``Override.objects.in_scope``); these raise 403 for the rest.
 """
 
 from __future__ import annotations

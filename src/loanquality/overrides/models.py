@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from loanquality.common.access import ScopedQuerySet
 from loanquality.engine.schema import CATEGORY_LABELS
 
 
@@ -50,6 +51,8 @@ class Override(models.Model):
     decided_at = models.DateTimeField("审批时间", null=True, blank=True)
     comment = models.TextField("审批意见", blank=True)
     batch = models.CharField("批量导入文件", max_length=200, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = "人工认定"

@@ -10,15 +10,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
+from loanquality.common.access import MAX_ID
+from loanquality.common.scope import scope_of
+from loanquality.common.uploads import file_name, save_upload
 from loanquality.engine.problems import InputRejected
 from loanquality.overrides import actions
-from loanquality.overrides.actions import MAX_ID
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide, propose_refusal
-from loanquality.overrides.models import CATEGORY_CHOICES, Status
+from loanquality.overrides.models import CATEGORY_CHOICES, Override, Status
+from loanquality.overrides.selectors import get_override
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
-from loanquality.portfolio.scope import scope_of
-from loanquality.web.uploads import file_name, save_upload
 
 TABS = {"waiting": "待我审批", "mine": "我发起的", "all": "全部"}
 
@@ -30,7 +31,7 @@ def queue_page(request):
     tab = request.GET.get("tab", default)
     if tab not in TABS:
         raise Http404("未知页签")
-    found = actions.overrides_in_scope(scope_of(user)).select_related("maker", "checker")
+    found = Override.objects.in_scope(scope_of(user)).select_related("maker", "checker")
     if tab == "waiting":
         found = [o for o in found.filter(status=Status.PENDING) if may_decide(user, o)]
     elif tab == "mine":
@@ -85,7 +86,7 @@ def propose_page(request, loan_id: str):
 
 
 def override_page(request, pk: int):
-    override = actions.get_override(request.user, pk)
+    override = get_override(request.user, pk)
     error = None
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -117,7 +118,7 @@ def override_page(request, pk: int):
 
 
 def evidence_file(request, pk: int, evidence_id: int):
-    override = actions.get_override(request.user, pk)
+    override = get_override(request.user, pk)
     evidence = override.evidence.filter(pk=evidence_id).first() if evidence_id < MAX_ID else None
     if evidence is None or not evidence.path().exists():
         raise Http404("没有这份材料")

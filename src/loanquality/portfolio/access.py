@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.http import Http404
 
+from loanquality.common.scope import Scope
 from loanquality.portfolio import selectors
-from loanquality.portfolio.scope import Scope
 
 NOT_FOUND = "没有这笔贷款，或不在您的机构范围内"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from loanquality.common.scope import Scope
 from loanquality.engine.metrics.migration import STATE_LABELS
 from loanquality.engine.schema import CATEGORY_LABELS
 from loanquality.portfolio import selectors
-from loanquality.portfolio.scope import Scope
 
 RANKED = 5
 # an officer with a tiny book would top or tail every ranking by chance

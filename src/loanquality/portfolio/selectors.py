@@ -11,9 +11,14 @@ from dataclasses import dataclass
 
 import duckdb
 
+from loanquality.common.labels import (
+    CATEGORY_LABELS,
+    CUSTOMER_TYPE_LABELS,
+    INDUSTRY_LABELS,
+    rule_labels,
+)
+from loanquality.common.scope import OrgTree, Scope, lake, org_tree
 from loanquality.engine.lake import PART_FILE
-from loanquality.labels import CATEGORY_LABELS, CUSTOMER_TYPE_LABELS, INDUSTRY_LABELS, rule_labels
-from loanquality.portfolio.scope import OrgTree, Scope, lake, org_tree
 
 NPL_FLOOR = 3
 LOAN_FILTERS = {

@@ -9,16 +9,16 @@ from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from loanquality.common.dates import day_of
+from loanquality.common.labels import CATEGORY_LABELS
+from loanquality.common.scope import scope_of
 from loanquality.engine import reports
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
-from loanquality.labels import CATEGORY_LABELS
-from loanquality.overrides.actions import overrides_in_scope
 from loanquality.overrides.authority import propose_refusal
+from loanquality.overrides.models import Override
 from loanquality.portfolio import selectors, workbooks
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
-from loanquality.portfolio.scope import scope_of
-from loanquality.web.dates import day_of
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 20  # customers per page of a search
@@ -348,7 +348,7 @@ def loan_detail_page(request, loan_id: str):
             repayments=selectors.loan_table("repayments", loan_id, as_of, every_import=True),
             collateral=selectors.loan_table("collateral", loan_id, as_of),
             guarantees=selectors.loan_table("guarantees", loan_id, as_of),
-            overrides=overrides_in_scope(scope)
+            overrides=Override.objects.in_scope(scope)
             .filter(loan_id=loan_id)
             .select_related("maker", "checker"),
             latest_close=selectors.latest_close(),

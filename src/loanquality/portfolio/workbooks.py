@@ -7,7 +7,7 @@ import io
 
 import xlsxwriter
 
-from loanquality.exports import XLSX_OPTIONS
+from loanquality.common.exports import XLSX_OPTIONS
 
 # Beyond this a list is cut (Excel holds 1,048,576 rows; a larger list wants the CLI)
 EXPORT_LIMIT = 200_000

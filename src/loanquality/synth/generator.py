@@ -25,7 +25,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from loanquality.engine.schema import CATEGORY_LABELS, CUSTOMER_TYPE_LABELS, TABLES
+from loanquality.engine.schema import (
+    CATEGORY_LABELS,
+    CUSTOMER_TYPE_LABELS,
+    IMPORT_TABLES,
+    TABLES,
+)
 from loanquality.synth import names
 from loanquality.synth.bank import PRODUCTS, ROOT_ORG, Structure, build_structure
 from loanquality.synth.portfolio import AMORTIZING, DUE_DAY, RATE, Flows, Portfolio, to_day
@@ -41,7 +46,7 @@ PER_MONTH_TABLES = (
     "bureau",
     "provisions",
 )
-REFERENCE_TABLES = ("orgs", "staff", "customers", "capital")
+REFERENCE_TABLES = tuple(t for t in IMPORT_TABLES if t not in PER_MONTH_TABLES)
 SCHEDULE_HORIZON_DAYS = 366  # the schedule export covers what falls due within a year
 
 

@@ -112,7 +112,7 @@ LOGIN_LOCK_MINUTES = 15
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [  # larger files go to disk, no further than the upload limit
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
-    "loanquality.web.uploads.BoundedUploadHandler",
+    "loanquality.common.uploads.BoundedUploadHandler",
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

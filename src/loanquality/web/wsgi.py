@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from loanquality.web.runtime import keep_files_private
+from loanquality.common.runtime import keep_files_private
 
 keep_files_private()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loanquality.web.settings")

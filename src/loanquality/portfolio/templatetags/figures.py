@@ -6,8 +6,8 @@ import math
 
 from django import template
 
+from loanquality.common.scope import org_tree
 from loanquality.engine.schema import CATEGORY_LABELS
-from loanquality.portfolio.scope import org_tree
 
 register = template.Library()
 

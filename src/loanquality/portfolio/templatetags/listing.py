@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 
-from loanquality.labels import rule_labels
+from loanquality.common.labels import rule_labels
 
 register = template.Library()
 # pages shown either side of the current one before a gap
