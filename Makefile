@@ -29,6 +29,7 @@ demo: install
 test: install browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/loanquality/engine
 	DJANGO_SETTINGS_MODULE=loanquality.web.test_settings $(BIN)/django-admin makemigrations --check --dry-run
 	$(BIN)/pytest
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/web -q

@@ -40,7 +40,7 @@ MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 CORES = re.compile(r"[1-9]\d*")
 
 
-def _setting(variable: str, pattern: re.Pattern, example: str) -> str | None:
+def _setting(variable: str, pattern: re.Pattern[str], example: str) -> str | None:
     """The environment ``variable``'s value if set, checked against ``pattern``."""
     value = os.environ.get(variable, "").strip()
     if value and not pattern.fullmatch(value):

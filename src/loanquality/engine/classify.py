@@ -134,8 +134,8 @@ def _applies(t: ibis.Table, ruleset: RuleSet, code: str) -> ibis.Value:
     return ibis.literal(retail) if retail == non_retail else t._retail.ifelse(retail, non_retail)
 
 
-def _verdict_columns(t: ibis.Table, ruleset: RuleSet, rules: list[Fired]) -> dict:
-    columns = {}
+def _verdict_columns(t: ibis.Table, ruleset: RuleSet, rules: list[Fired]) -> dict[str, ibis.Value]:
+    columns: dict[str, ibis.Value] = {}
     for rule in rules:
         columns[f"_fired_{rule.code}"] = _applies(t, ruleset, rule.code) & rule.when.fill_null(
             False
@@ -232,7 +232,7 @@ def _with_installments_since_cure(
     return attach(t, counted, "loan_id")
 
 
-def _released(t: ibis.Table, day: ibis.Value, p: dict) -> ibis.Value:
+def _released(t: ibis.Table, day: ibis.Value, p: dict[str, float]) -> ibis.Value:
     """The UPG conditions hold: arrears cleared, then paid normally for ``cure_months`` months
     and, for a scheduled loan, ``cure_installments`` installments, whichever spans longer."""
     months_ok = day >= t._cure_date + ibis.interval(months=int(p["cure_months"]))
@@ -254,7 +254,7 @@ def _overdue_bands(t: ibis.Table, ruleset: RuleSet) -> list[Fired]:
     return fired
 
 
-def _loan_rules(t: ibis.Table, day: ibis.Value, p: dict) -> list[Fired]:
+def _loan_rules(t: ibis.Table, day: ibis.Value, p: dict[str, float]) -> list[Fired]:
     lit: Callable[[int], ibis.Value] = ibis.literal
     ecl_share = (t.balance > 0).ifelse(t.ecl.fill_null(0) / t.balance, 0)
     in_observation = (
@@ -280,7 +280,7 @@ def _loan_rules(t: ibis.Table, day: ibis.Value, p: dict) -> list[Fired]:
     ]
 
 
-def _with_borrower_rule(t: ibis.Table, ruleset: RuleSet, p: dict) -> ibis.Table:
+def _with_borrower_rule(t: ibis.Table, ruleset: RuleSet, p: dict[str, float]) -> ibis.Table:
     """BOR: a non-retail debtor with more than the threshold of its balance here in NPL
     (on the categories before this contagion) has all its loans at least 次级.
 

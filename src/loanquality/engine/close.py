@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -88,11 +89,11 @@ def classified_loans(
     )
 
 
-def close_log(lake: Lake) -> list[dict]:
+def close_log(lake: Lake) -> list[dict[str, Any]]:
     return lake.close_log()
 
 
-def latest_close(lake: Lake, as_of: dt.date) -> dict | None:
+def latest_close(lake: Lake, as_of: dt.date) -> dict[str, Any] | None:
     """The log entry of the close now published for ``as_of``."""
     entries = [e for e in close_log(lake) if e["as_of"] == as_of.isoformat()]
     return entries[-1] if entries and lake.has("metrics", as_of) else None
@@ -239,7 +240,9 @@ def _year_base(closes: list[dt.date], as_of: dt.date) -> dt.date:
     return min([d for d in closes if d.year == as_of.year and d < as_of] + [as_of])
 
 
-def _year_parts(con, lake: Lake, as_of: dt.date, closes: list[dt.date]) -> ibis.Table | None:
+def _year_parts(
+    con: BaseBackend, lake: Lake, as_of: dt.date, closes: list[dt.date]
+) -> ibis.Table | None:
     """The YTD parts summed over this year's earlier closes."""
     if not any(d.year == as_of.year and d < as_of for d in closes):
         return None
@@ -253,7 +256,7 @@ def _year_parts(con, lake: Lake, as_of: dt.date, closes: list[dt.date]) -> ibis.
     )
 
 
-def _latest(con, lake: Lake, table: str, as_of: dt.date) -> ibis.Table | None:
+def _latest(con: BaseBackend, lake: Lake, table: str, as_of: dt.date) -> ibis.Table | None:
     dates = [d for d in lake.as_ofs(table) if d <= as_of]
     return partition(con, lake, table, dates[-1]) if dates else None
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import pyarrow as pa
@@ -208,7 +209,7 @@ def _org_tree(
         earlier = [d for d in given if d <= as_of]
         nearest = earlier[-1] if earlier else given[0]
         return lake.read("orgs", nearest), "inherited"
-    org_ids = pc.unique(converted["loans"].data.column("org_id")).to_pylist()
+    org_ids = cast(list[str], pc.unique(converted["loans"].data.column("org_id")).to_pylist())
     warnings.append(
         "no org table given: each org_id of the ledger becomes a unit under one root"
         " / 未提供机构表：台账中的机构号均作为总行下的一级机构"

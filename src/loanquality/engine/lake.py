@@ -34,12 +34,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from loanquality.engine.locks import Held, exclusive
-from loanquality.engine.problems import file_rejected
+from loanquality.engine.problems import InputRejected, file_rejected
 
 PART_FILE = "part-0.parquet"
 SOURCE_FILE = "_source"  # Spark and DuckDB's *.parquet glob both skip it
@@ -80,7 +81,7 @@ class Staged:
 
 
 class Lake:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self._writing = False
 
@@ -133,10 +134,10 @@ class Lake:
         path = self.partition(table, as_of) / SOURCE_FILE
         return path.read_text(encoding="utf-8") if path.exists() else None
 
-    def import_log(self) -> list[dict]:
+    def import_log(self) -> list[dict[str, Any]]:
         return _read_log(self.log_path)
 
-    def close_log(self) -> list[dict]:
+    def close_log(self) -> list[dict[str, Any]]:
         return _read_log(self.close_log_path)
 
     @contextmanager
@@ -170,7 +171,7 @@ class Lake:
         self,
         as_of: dt.date,
         staged: Staged,
-        log_entry: dict,
+        log_entry: dict[str, Any],
         *,
         log_name: str = IMPORT_LOG,
         replace: tuple[str, ...] | None = None,
@@ -214,7 +215,7 @@ class Lake:
         self._drop_old_versions()
         return replaced
 
-    def staging(self):
+    def staging(self) -> contextlib.AbstractContextManager[Path]:
         """A folder inside the data directory to write results aside in; removed afterwards."""
         return self._staging()
 
@@ -321,7 +322,7 @@ class Lake:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _read_log(path: Path) -> list[dict]:
+def _read_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     with path.open(encoding="utf-8") as lines:
@@ -335,7 +336,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _busy(data_dir: Path, holder: dict):
+def _busy(data_dir: Path, holder: dict[str, Any]) -> InputRejected:
     what = f"{holder.get('operation', '?')} {holder.get('as_of', '')}".strip()
     since = f"pid {holder.get('pid', '?')}, since {holder.get('since', '?')}"
     return file_rejected(

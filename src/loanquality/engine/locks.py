@@ -10,21 +10,22 @@ import datetime as dt
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO, cast
 
 
 class Held(Exception):
     """The lock is held by another live process (``holder`` says what it wrote)."""
 
-    def __init__(self, holder: dict):
+    def __init__(self, holder: dict[str, Any]) -> None:
         self.holder = holder
         super().__init__(f"held by {holder}")
 
 
 @contextmanager
-def exclusive(path: Path, what: dict, *, wait: bool = False) -> Iterator[None]:
+def exclusive(path: Path, what: Mapping[str, object], *, wait: bool = False) -> Iterator[None]:
     """Hold the lock at ``path`` for the block, writing ``what`` (with the pid and the time)
     into the file for whoever finds it held. Raises ``Held`` at once unless ``wait``."""
     handle = _open(path)
@@ -65,15 +66,15 @@ def is_held(path: Path) -> bool:
         handle.close()
 
 
-_kept_open: list = []
+_kept_open: list[TextIO] = []
 
 
-def _open(path: Path):
+def _open(path: Path) -> TextIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     return open(path, "a+", encoding="utf-8")
 
 
-def _lock(handle, *, wait: bool) -> bool:
+def _lock(handle: TextIO, *, wait: bool) -> bool:
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -81,13 +82,13 @@ def _lock(handle, *, wait: bool) -> bool:
     return True
 
 
-def _holder(handle) -> dict:
+def _holder(handle: TextIO) -> dict[str, Any]:
     handle.seek(0)
     try:
-        return json.loads(handle.read() or "{}")
+        return cast(dict[str, Any], json.loads(handle.read() or "{}"))
     except json.JSONDecodeError:
         return {}
 
 
-def _process() -> dict:
+def _process() -> dict[str, object]:
     return {"pid": os.getpid(), "since": dt.datetime.now().isoformat(timespec="seconds")}

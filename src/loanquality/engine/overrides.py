@@ -16,14 +16,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 OVERRIDES_FILE = "overrides.parquet"
+# pyarrow-stubs take (name, type) pairs, but mypy cannot infer this list against the
+# stub's union of iterables (Field or pair) and widens the pairs to (str, object).
 SCHEMA = pa.schema(
-    [
+    [  # type: ignore[arg-type]
         ("override_id", pa.string()),
         ("loan_id", pa.string()),
         ("as_of", pa.date32()),
@@ -42,7 +45,7 @@ def writing(data_dir: Path) -> Iterator[None]:
         yield
 
 
-def write_approved(data_dir: Path, rows: list[dict]) -> None:
+def write_approved(data_dir: Path, rows: list[dict[str, Any]]) -> None:
     """Replace the file with ``rows`` (every approved 认定), atomically."""
     path = Path(data_dir) / OVERRIDES_FILE
     handle, aside = tempfile.mkstemp(prefix=".overrides-", suffix=".parquet", dir=data_dir)

@@ -8,9 +8,13 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 import xlsxwriter
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from loanquality.common.exports import XLSX_OPTIONS, csv_cell
 from loanquality.engine.close import latest_close
@@ -33,7 +37,7 @@ MATRIX_COLUMNS = {
 }
 
 
-def _rows(lake: Lake, table: str, as_of: dt.date, groupings: list[str]) -> list[dict]:
+def _rows(lake: Lake, table: str, as_of: dt.date, groupings: list[str]) -> list[dict[str, Any]]:
     if latest_close(lake, as_of) is None:
         raise InputRejected(
             [
@@ -53,17 +57,17 @@ def _rows(lake: Lake, table: str, as_of: dt.date, groupings: list[str]) -> list[
     return data.to_pylist()
 
 
-def _array(values):
+def _array(values: list[str]) -> pa.StringArray:
     import pyarrow as pa
 
     return pa.array(values, pa.string())
 
 
-def _clean(value):
+def _clean(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def indicators_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict:
+def indicators_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict[str, Any]:
     """``{"as_of", "previous_as_of", "ruleset", "rows": [...]}`` with rates as fractions."""
     entry = latest_close(lake, as_of) or {}
     order = {g: i for i, g in enumerate(GROUPING_LABELS)}
@@ -80,7 +84,7 @@ def indicators_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dic
     }
 
 
-def migration_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict:
+def migration_document(lake: Lake, as_of: dt.date, groupings: list[str]) -> dict[str, Any]:
     entry = latest_close(lake, as_of) or {}
     rows = _rows(lake, "migration", as_of, groupings)
     columns = [*KEY_COLUMNS, *MATRIX_COLUMNS]
@@ -103,7 +107,7 @@ def _state_order(state: str) -> int:
     return list(STATE_LABELS).index(state)
 
 
-def render(document: dict, file_format: str, kind: str) -> bytes:
+def render(document: dict[str, Any], file_format: str, kind: str) -> bytes:
     """The document as JSON, CSV (ids as headers, UTF-8 with BOM) or XLSX (Chinese)."""
     if file_format == "json":
         return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
@@ -118,7 +122,7 @@ def render(document: dict, file_format: str, kind: str) -> bytes:
     return _xlsx(document, kind)
 
 
-def _xlsx(document: dict, kind: str) -> bytes:
+def _xlsx(document: dict[str, Any], kind: str) -> bytes:
     buffer = io.BytesIO()
     # names from a bank's files stay text, never formulas
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import ibis
 import pandas as pd
@@ -96,7 +97,7 @@ def classify_files(
         overrides=tables.get("overrides"),
         schedules=tables.get("schedules"),
     )
-    return con.to_pyarrow(result.select(*CLASSIFIED_COLUMNS).order_by("loan_id"))
+    return cast(pa.Table, con.to_pyarrow(result.select(*CLASSIFIED_COLUMNS).order_by("loan_id")))
 
 
 def check_output_path(path: Path) -> None:

@@ -140,7 +140,7 @@ def _sum_by(
     return sums.select("group_by", "key", *extra, *columns)
 
 
-def _in_yuan(t: ibis.Table, columns) -> ibis.Table:
+def _in_yuan(t: ibis.Table, columns: list[str]) -> ibis.Table:
     return t.mutate(**{c: in_yuan(t[c]) for c in columns})
 
 
@@ -323,7 +323,7 @@ def _org_amount(
     return _in_yuan(_sum_by(amounts, [column], closure, keyed), [column]) if keyed else None
 
 
-def _with_org_amounts(sums: ibis.Table, inputs: Inputs, groupings) -> ibis.Table:
+def _with_org_amounts(sums: ibis.Table, inputs: Inputs, groupings: tuple[str, ...]) -> ibis.Table:
     """Provisions and net capital belong to orgs: known for the total and the org rows only."""
     for table, column in ((inputs.provisions, "provision"), (inputs.capital, "net_capital")):
         name = "provision_held" if column == "provision" else column
@@ -340,7 +340,7 @@ def _with_org_amounts(sums: ibis.Table, inputs: Inputs, groupings) -> ibis.Table
 
 
 def _with_concentration(
-    sums: ibis.Table, current: ibis.Table, closure: ibis.Table, groupings
+    sums: ibis.Table, current: ibis.Table, closure: ibis.Table, groupings: tuple[str, ...]
 ) -> ibis.Table:
     on_books = current.filter(live(current)).mutate(
         _customer=current.customer_id,

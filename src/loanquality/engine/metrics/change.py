@@ -69,7 +69,7 @@ METRICS = (
 def finish(s: ibis.Table, period: Period) -> dict[str, ibis.Value]:
     """``s`` carries this close's ``npl_balance``/``balance`` and, joined by group, the previous
     close's (``prev_*``) and the year's opening (``base_*``)."""
-    values = {}
+    values: dict[str, ibis.Value] = {}
     for suffix, prefix in (("", "prev_"), ("_ytd", "base_")):
         npl_p, loans_p = s[f"{prefix}npl_balance"], s[f"{prefix}balance"]
         npl_t, loans_t = s.npl_balance, s.balance

@@ -86,8 +86,10 @@ def summarise(customers: ibis.Table, groups: ibis.Table, industries: ibis.Table)
     return top.inner_join(hhi, list(KEY))
 
 
-@ibis.udf.agg.builtin(name="max")
-def _largest(arg: dt.int64, n: dt.int64) -> dt.Array(dt.int64):
+# Ibis reads a UDF's signature from annotations that are Ibis dtypes, not Python types;
+# Ibis has no py.typed, so its decorator is untyped to mypy too.
+@ibis.udf.agg.builtin(name="max")  # type: ignore[untyped-decorator]
+def _largest(arg: dt.int64, n: dt.int64) -> dt.Array(dt.int64):  # type: ignore[valid-type]
     """DuckDB's max(x, n): the n largest values, kept in a small heap per group."""
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pyarrow as pa
 
 from loanquality.engine.schema import CUSTOMER_TYPE_LABELS, INDUSTRY_LABELS
@@ -24,7 +27,7 @@ def with_labels(table: pa.Table, orgs: pa.Table, staff: pa.Table | None) -> pa.T
         staff_names = dict(
             zip(staff.column("staff_id").to_pylist(), staff.column("name").to_pylist(), strict=True)
         )
-    by_grouping = {
+    by_grouping: dict[str | None, Mapping[Any, str | None]] = {
         "org": org_names,
         "manager": staff_names,
         "customer_type": CUSTOMER_TYPE_LABELS,
