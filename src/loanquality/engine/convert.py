@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import duckdb
 import numpy as np
@@ -90,8 +91,8 @@ def _header_ids(header: list[str], table: Table, mapping: MappingProfile) -> dic
     for column in table.columns:
         by_name[column.id] = column.id
         by_name[column.label] = column.id
-    for bank_header, column_id in mapping.columns.items():
-        by_name[bank_header] = column_id
+    for bank_header, mapped_id in mapping.columns.items():
+        by_name[bank_header] = mapped_id
     ids: dict[str, str] = {}
     for name in header:
         column_id = by_name.get(name.strip().lstrip("\ufeff"))
@@ -109,7 +110,7 @@ def _cleaned(column: Column, mapping: MappingProfile) -> str:
     return f"(CASE {text} {cases} ELSE {text} END)"
 
 
-def _words_case(text: str, words: dict, result_type: str) -> str:
+def _words_case(text: str, words: Mapping[str, object], result_type: str) -> str:
     cases = " ".join(
         f"WHEN {sql_string(str(k).lower())} THEN {sql_string(str(v))}" for k, v in words.items()
     )
@@ -245,7 +246,8 @@ class ProblemFinder:
         if not checks:
             return
         counted = ", ".join(f"count(*) FILTER (WHERE {c.where})" for c in checks)
-        counts = self.con.sql(f"SELECT {counted} FROM {relation}").fetchone()
+        # one aggregate row, always there
+        counts = cast(tuple[int, ...], self.con.sql(f"SELECT {counted} FROM {relation}").fetchone())
         for check, count in zip(checks, counts, strict=True):
             if count:
                 self._record(relation, check, count)
@@ -363,10 +365,13 @@ class _Bytes:
     nul: bool
 
     @classmethod
-    def of(cls, text: pa.ChunkedArray, mapping: MappingProfile, column: Column) -> _Bytes:
+    def of(cls, text: pa.ChunkedArray[Any], mapping: MappingProfile, column: Column) -> _Bytes:
         codes = [v.encode() for v in mapping.values.get(column.id, {}).values()]
-        buffers = [c.buffers()[2] for c in text.chunks if c.buffers()[2] is not None]
-        data = [np.frombuffer(b, np.uint8) for b in buffers] + [
+        buffers = [
+            cast(pa.Buffer, c.buffers()[2]) for c in text.chunks if c.buffers()[2] is not None
+        ]
+        # pa.Buffer has the buffer protocol (__buffer__); numpy's stub lists concrete types only
+        data = [np.frombuffer(b, np.uint8) for b in buffers] + [  # type: ignore[call-overload]
             np.frombuffer(c, np.uint8) for c in codes
         ]
         lengths = pc.binary_length(text)
@@ -493,10 +498,13 @@ def _whole_number_checks(column: Column, number: str, raw: str) -> list[Check]:
 
 def _balances_above_amount(con: duckdb.DuckDBPyConnection, file: str) -> list[str]:
     """One warning for every loan whose balance exceeds the amount issued by far."""
-    count, lines = con.sql(
-        f"SELECT count(*), list({LINE} ORDER BY {LINE})[1:5] FROM conv"
-        f" WHERE balance > {BALANCE_ABOVE_AMOUNT} * amount"
-    ).fetchone()
+    count, lines = cast(
+        tuple[int, list[int]],
+        con.sql(
+            f"SELECT count(*), list({LINE} ORDER BY {LINE})[1:5] FROM conv"
+            f" WHERE balance > {BALANCE_ABOVE_AMOUNT} * amount"
+        ).fetchone(),
+    )
     if not count:
         return []
     listed = ", ".join(str(line) for line in lines) + (", …" if count > len(lines) else "")

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -151,6 +152,7 @@ def _as_utf8(file: str, data: bytes) -> bytes:
 
 def _undecodable(data: bytes, encoding: str) -> list[tuple[int, int]]:
     """Where decoding fails (start and end of each bad sequence), as many as are listed."""
+    spans: list[tuple[int, int]]
     view, spans, start = memoryview(data), [], 0
     while len(spans) < MAX_LISTED:
         try:
@@ -208,9 +210,9 @@ def _runs_to_the_end(data: bytes, table: pa.Table) -> bool:
 @dataclass
 class _BadRows:
     count: int = 0
-    rows: list = field(default_factory=list)
+    rows: list[pacsv.InvalidRow] = field(default_factory=list)
 
-    def note(self, row) -> str:
+    def note(self, row: pacsv.InvalidRow) -> Literal["skip"]:
         self.count += 1
         if len(self.rows) < MAX_LISTED:
             self.rows.append(row)
@@ -232,7 +234,7 @@ def _parse(data: bytes, header: list[str], threads: bool) -> tuple[pa.Table, _Ba
     return table, bad
 
 
-def _structure_problem(file: str, row) -> Problem:
+def _structure_problem(file: str, row: pacsv.InvalidRow) -> Problem:
     """A row with the wrong number of fields, said the way a person finds it in the file."""
     expected, actual = row.expected_columns, row.actual_columns
     text = row.text if len(row.text) <= 80 else row.text[:80] + "…"
@@ -260,10 +262,11 @@ def _read_parquet(path: Path) -> pa.Table:
         lambda: _check_row_count(path.name, metadata.num_rows),
     )
     table = pq.read_table(path)
-    return pa.table({name: _as_text(table.column(name)) for name in table.column_names})
+    # pa.table takes chunked arrays as a mapping's values too; pyarrow-stubs list only arrays
+    return pa.table({name: _as_text(table.column(name)) for name in table.column_names})  # type: ignore[misc]
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_text(column: pa.ChunkedArray[Any]) -> pa.ChunkedArray[Any]:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
     if pa.types.is_timestamp(column.type):
