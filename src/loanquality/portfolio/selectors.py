@@ -436,12 +436,19 @@ def loan_table(table: str, loan_id: str, as_of: dt.date, *, every_import: bool =
     )
 
 
-def staff_names(as_of: dt.date | None = None) -> dict[str, str]:
+def staff_names(as_of: dt.date | None = None, scope: Scope | None = None) -> dict[str, str]:
+    """Staff id -> name from the staff table of ``as_of`` (or the latest before it); with
+    ``scope``, only the staff of the user's orgs, so a page asked for any ``?manager=``
+    names no one from elsewhere in the bank."""
     dates = [d for d in lake().as_ofs("staff") if as_of is None or d <= as_of]
     if not dates:
         return {}
-    rows = _query(f"SELECT staff_id, name FROM read_parquet({_files('staff', dates[-1])})")
-    return {r["staff_id"]: r["name"] for r in rows}
+    rows = _query(f"SELECT staff_id, name, org_id FROM read_parquet({_files('staff', dates[-1])})")
+    return {
+        r["staff_id"]: r["name"]
+        for r in rows
+        if scope is None or scope.bank_wide or scope.covers(r["org_id"])
+    }
 
 
 def grouping_keys(as_of: dt.date, group_by: str) -> list[str]:

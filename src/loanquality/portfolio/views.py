@@ -188,11 +188,14 @@ def _loan_filter(request, scope) -> selectors.LoanFilter:
     )
 
 
-def _list_title(scope, filters: selectors.LoanFilter, staff: dict[str, str]) -> str:
+def _list_title(scope, filters: selectors.LoanFilter, rows: list[dict]) -> str:
+    """The list's title; a ``?manager=`` is named by the loans listed (any manager's name
+    is in the bank's staff table, but only one with loans in the user's orgs is theirs)."""
     parts = ["我的贷款" if filters.staff else "贷款清单"]
     parts.append(scope.tree.name(filters.org or scope.org_id))
     if filters.manager:
-        parts.append("客户经理 " + staff.get(filters.manager, filters.manager))
+        named = next((r["manager_label"] for r in rows if r["manager_id"] == filters.manager), None)
+        parts.append("客户经理 " + (named or filters.manager))
     parts.append(selectors.LOAN_FILTERS[filters.kind][0])
     return " · ".join(parts)
 
@@ -200,7 +203,7 @@ def _list_title(scope, filters: selectors.LoanFilter, staff: dict[str, str]) -> 
 def _filter_choices(scope, as_of, org: str | None) -> dict:
     """What each filter offers: the user's orgs, the officers of the chosen org (or of the
     whole scope), the products and guarantee types of the close."""
-    staff = selectors.staff_names(as_of)
+    staff = selectors.staff_names(as_of, scope)
     officers = selectors.officers_of(scope, as_of, scope.tree.subtree(org) if org else None)
     return {
         "orgs": [
@@ -235,7 +238,6 @@ def loan_list_page(request):
         if as_of and not _without_staff_id(request)
         else empty
     )
-    staff = selectors.staff_names(as_of) if as_of else {}
     return render(
         request,
         "portfolio/loans.html",
@@ -244,7 +246,7 @@ def loan_list_page(request):
             as_of,
             result=result,
             filters=filters,
-            title=_list_title(scope, filters, staff),
+            title=_list_title(scope, filters, result.rows),
             no_staff_id=_without_staff_id(request),
             sort=sort if sort.lstrip("-") in selectors.SORT_COLUMNS else selectors.DEFAULT_SORT,
             page=page,
@@ -278,7 +280,7 @@ def loan_list_export(request):
         if not _without_staff_id(request)
         else selectors.LoanPage([], 0, 0.0)
     )
-    title = f"{_list_title(scope, filters, selectors.staff_names(as_of))} · 报告日 {as_of}"
+    title = f"{_list_title(scope, filters, result.rows)} · 报告日 {as_of}"
     return _workbook_response(
         workbooks.loan_workbook(result.rows, title, result.total), f"贷款清单-{as_of}.xlsx"
     )
