@@ -1,14 +1,19 @@
-"""Uploaded files: their names as the disk and the database can keep them, and their
-bytes written to disk no further than the upload size limit."""
+"""Uploaded files: their names as the disk and the database can keep them, their bytes
+written to disk no further than the upload size limit, and their rows read the one way
+every file is read (``read_upload``)."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
+from loanquality.engine.convert import Converted
+from loanquality.engine.ingest import read_file
 from loanquality.engine.limits import MAX_UPLOAD_BYTES
 from loanquality.engine.problems import InputRejected
+from loanquality.engine.schema import Table
 
 
 def file_name(upload, default: str) -> str:
@@ -61,3 +66,16 @@ def _too_large(name: str, size: int) -> InputRejected:
             )
         ]
     )
+
+
+def read_upload(upload, table: Table, default_name: str = "上传文件.xlsx") -> Converted:
+    """The rows of an uploaded CSV, XLSX or Parquet file converted to ``table`` (an app's
+    own table spec: column ids, Chinese headers, kinds, unique columns), through the
+    engine's reading and validation. ``InputRejected`` lists every problem of the file at
+    once, each with the file's own name, line, column and value, in both languages; the
+    file is kept only while it is read."""
+    name = file_name(upload, default_name)
+    with tempfile.TemporaryDirectory(prefix="loanquality-upload-") as folder:
+        path = Path(folder) / name
+        save_upload(upload, path)
+        return read_file(path, table)

@@ -27,7 +27,7 @@ from loanquality.engine.convert import (
 from loanquality.engine.lake import PART_FILE, Lake, Staged, new_run_id
 from loanquality.engine.problems import InputRejected, Problem, file_rejected, raise_together
 from loanquality.engine.reading import read_text_table
-from loanquality.engine.schema import TABLES
+from loanquality.engine.schema import TABLES, Table
 
 ROOT_ORG_ID = "ROOT"
 Progress = Callable[[str], None]
@@ -51,13 +51,20 @@ def sha256_of(path: Path) -> str:
 
 
 def read_input(path: Path, table_id: str, mapping: MappingProfile | None = None) -> Converted:
-    """Read and convert one file as ``table_id``; raise ``InputRejected`` on any bad value."""
+    """Read and convert one file as the import table ``table_id``; raise ``InputRejected``
+    on any bad value."""
+    return read_file(path, TABLES[table_id], mapping)
+
+
+def read_file(path: Path, table: Table, mapping: MappingProfile | None = None) -> Converted:
+    """Read and convert one file (CSV, XLSX or Parquet) as ``table``, which may be any
+    table spec (a workflow app owns its own); ``InputRejected`` lists every bad value."""
     if not path.is_file():
         raise InputRejected(
             [Problem(str(path), None, None, None, None, "file not found", "文件不存在")]
         )
     text = read_text_table(path)
-    return convert(text, TABLES[table_id], path.name, mapping or MappingProfile())
+    return convert(text, table, path.name, mapping or MappingProfile())
 
 
 def import_as_of(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
@@ -12,8 +9,6 @@ from django.shortcuts import redirect, render
 
 from loanquality.common.access import MAX_ID
 from loanquality.common.scope import scope_of
-from loanquality.common.uploads import file_name, save_upload
-from loanquality.engine.problems import InputRejected
 from loanquality.overrides import actions
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide, propose_refusal
 from loanquality.overrides.models import CATEGORY_CHOICES, Override, Status
@@ -137,24 +132,13 @@ def batch_page(request):
         elif upload is None:
             error = "请选择认定清单文件（xlsx 或 csv）"
         else:
-            result = _batch(request.user, as_of, upload)
+            result = actions.propose_batch(request.user, as_of, upload)
     return render(
         request,
         "overrides/batch.html",
         {"as_of": as_of, "result": result, "error": error},
         status=400 if error or (result and result.problems) else 200,
     )
-
-
-def _batch(user, as_of, upload):
-    name = file_name(upload, "认定清单.xlsx")
-    with tempfile.TemporaryDirectory(prefix="loanquality-batch-") as folder:
-        path = Path(folder) / name
-        try:
-            save_upload(upload, path)
-        except InputRejected as rejected:
-            return actions.BatchResult([], rejected.problems, rejected.total)
-        return actions.propose_batch(user, as_of, path, name)
 
 
 def _int(text) -> int:
