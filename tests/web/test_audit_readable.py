@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 
 import loanquality
 from conftest import logged_in
 from loanquality.accounts.actions import change_post, note_failed_login
 from loanquality.audit.actions import record
 from loanquality.audit.models import AuditEntry
-from loanquality.audit.readable import ACTIONS, Change, changes, local_time_of, shown
+from loanquality.audit.readable import Change, action_names, changes, local_time_of, shown
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +37,22 @@ def recorded_actions() -> set[str]:
 def test_every_recorded_action_has_a_chinese_name():
     found = recorded_actions()
     assert {"login", "user.change", "close.failed", "override.approve", "import"} <= found
-    assert sorted(found - set(ACTIONS)) == []
-    assert all(re.search(r"[\u4e00-\u9fff]", name) for name in ACTIONS.values())
+    names = action_names()
+    assert sorted(found - set(names)) == []
+    assert all(re.search(r"[\u4e00-\u9fff]", name) for name in names.values())
+
+
+def test_each_app_names_its_own_actions_and_no_two_apps_the_same():
+    declared = {
+        config.label: set(config.audit_labels.actions)
+        for config in apps.get_app_configs()
+        if getattr(config, "audit_labels", None) is not None
+    }
+    assert "override.approve" in declared["overrides"]
+    assert "user.create" in declared["accounts"]
+    assert "close.start" in declared["operations"]
+    every = [code for codes in declared.values() for code in codes]
+    assert len(every) == len(set(every)) == len(action_names())
 
 
 def test_only_the_changed_fields_are_listed_with_codes_in_chinese():

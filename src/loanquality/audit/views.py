@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-import xlsxwriter
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -13,8 +11,8 @@ from django.shortcuts import render
 
 from loanquality.audit.models import AuditEntry
 from loanquality.audit.readable import (
-    ACTIONS,
     action_name,
+    action_names,
     changes,
     local_time,
     org_name,
@@ -22,7 +20,7 @@ from loanquality.audit.readable import (
 )
 from loanquality.audit.selectors import filtered, visible_entries
 from loanquality.common.dates import day_of
-from loanquality.common.exports import XLSX_OPTIONS
+from loanquality.common.exports import XLSX_TYPE, ExcelBook
 
 EXPORT_LIMIT = 100_000
 
@@ -63,7 +61,7 @@ def audit_page(request):
             "rows": [readable_row(e) for e in page],
             "error": error,
             "query": query.urlencode(),
-            "actions": ACTIONS.items(),
+            "actions": action_names().items(),
             "usernames": _usernames(request.user),
         },
         status=400 if error else 200,
@@ -92,10 +90,7 @@ def audit_export(request):
         entries = filtered(request.user, **_filters(request))[:EXPORT_LIMIT]
     except ValidationError as invalid:
         return HttpResponse("；".join(invalid.messages), status=400)
-    response = HttpResponse(
-        workbook(entries),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    response = HttpResponse(workbook(entries), content_type=XLSX_TYPE)
     response["Content-Disposition"] = 'attachment; filename="audit-log.xlsx"'
     return response
 
@@ -117,26 +112,20 @@ HEADERS = (
 
 
 def workbook(entries) -> bytes:
-    out = io.BytesIO()
     # text stays text: a username typed at the login page must not become a formula
-    book = xlsxwriter.Workbook(out, {"in_memory": True, **XLSX_OPTIONS})
-    sheet = book.add_worksheet("审计日志")
-    bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, HEADERS, bold)
-    for row, e in enumerate(entries, start=1):
-        readable = readable_row(e)
-        changed = "；".join(f"{c.field}：{c.before} → {c.after}" for c in readable["changes"])
-        details = "；".join(f"{name}：{value}" for name, value in readable["details"])
-        raw = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
-        sheet.write_row(
-            row,
-            0,
-            (
-                *(e.seq, readable["at"], e.username, readable["action"], e.target),
-                *(readable["org"], changed, details, e.action, e.org_id, raw, e.hash),
-            ),
+    with ExcelBook() as excel:
+        excel.write_sheet(
+            "审计日志", HEADERS, map(_export_row, entries), widths={1: 20, (6, 7): 50}
         )
-    sheet.set_column(1, 1, 20)
-    sheet.set_column(6, 7, 50)
-    book.close()
-    return out.getvalue()
+    return excel.data
+
+
+def _export_row(e: AuditEntry) -> tuple:
+    readable = readable_row(e)
+    changed = "；".join(f"{c.field}：{c.before} → {c.after}" for c in readable["changes"])
+    details = "；".join(f"{name}：{value}" for name, value in readable["details"])
+    raw = json.dumps(e.detail, ensure_ascii=False, sort_keys=True)
+    return (
+        *(e.seq, readable["at"], e.username, readable["action"], e.target),
+        *(readable["org"], changed, details, e.action, e.org_id, raw, e.hash),
+    )
