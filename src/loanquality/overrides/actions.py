@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,22 +21,24 @@ from django.utils import timezone
 
 from loanquality.audit.actions import record
 from loanquality.common.scope import scope_of
-from loanquality.common.uploads import file_name
-from loanquality.engine import overrides as engine_overrides
-from loanquality.engine.ingest import read_input
+from loanquality.common.uploads import file_name, read_upload
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.rules import load_ruleset
-from loanquality.engine.schema import CATEGORY_LABELS
+from loanquality.engine.schema import CATEGORY_LABELS, OVERRIDES
 from loanquality.operations.actions import start_reclose
+from loanquality.overrides import outbox
 from loanquality.overrides.authority import (
     check_may_decide,
     check_may_propose,
     director_threshold,
 )
 from loanquality.overrides.models import Evidence, Override, Status
+from loanquality.overrides.outbox import publish_approved
 from loanquality.overrides.selectors import get_override
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import NOT_FOUND, access_loan, access_loans_at
+
+logger = logging.getLogger(__name__)
 
 
 def label(category: int) -> str:
@@ -163,9 +165,21 @@ def _keep_evidence(override: Override, upload) -> str:
 def approve(user, pk: int, comment: str = "") -> Override:
     """Approve, then publish the approved 认定 and close the date (and any later closed
     date) again. A 认定 for an earlier date than the latest close applies from that date
-    on, unless the loan has one for a later date."""
-    override = _decide(user, pk, Status.APPROVED, comment)
-    publish_approved()
+    on, unless the loan has one for a later date.
+
+    The decision, its audit row and its outbox row commit together; the publish follows
+    the commit. Should it fail, the approval stands and its outbox row stays pending: the
+    close started here tries the publish again (``outbox.complete_pending``), and if that
+    fails too the close fails saying why, and the next close completes it."""
+    with transaction.atomic():
+        override = _decide(user, pk, Status.APPROVED, comment)
+        outbox.add(override)
+    try:
+        publish_approved()
+    except Exception:  # the approval is committed: the close below publishes it again
+        logger.exception("认定#%s: the approved list was not written; the close retries", pk)
+    else:
+        outbox.mark_done(override)
     start_reclose(user, override.as_of, cause=f"认定#{override.pk} 生效")
     return override
 
@@ -227,42 +241,29 @@ def _record_decision(user, override: Override, action: str) -> None:
     )
 
 
-def publish_approved() -> None:
-    """Rewrite the approved 认定 the engine reads (every one: closes pick what is in force).
-    Writers take turns, so a slower one never puts back a list missing a newer approval."""
-    with engine_overrides.writing(settings.DATA_DIR):
-        approved = Override.objects.filter(status=Status.APPROVED).order_by("pk")
-        rows = [
-            {
-                "override_id": str(o.pk),
-                "loan_id": o.loan_id,
-                "as_of": o.as_of,
-                "category": o.category,
-                "approved_at": o.decided_at,
-            }
-            for o in approved
-        ]
-        engine_overrides.write_approved(settings.DATA_DIR, rows)
-
-
 @dataclass
 class BatchResult:
     created: list[Override]
     problems: list[Problem]
     total: int
 
+    @property
+    def chinese_problems(self) -> list[str]:
+        return [p.chinese_text() for p in self.problems]
 
-def propose_batch(user, as_of: dt.date, path: Path, name: str) -> BatchResult:
-    """One proposal per row of an Excel (or CSV) sheet with 借据号, 认定分类, 认定理由.
-    Every row goes through the checks of a single proposal; if any row fails, none is
-    created and the result lists every failing row."""
+
+def propose_batch(user, as_of: dt.date, upload) -> BatchResult:
+    """One proposal per row of an uploaded Excel (or CSV) sheet with 借据号, 认定分类,
+    认定理由. Every row goes through the checks of a single proposal; if any row fails,
+    none is created and the result lists every failing row."""
+    name = file_name(upload, "认定清单.xlsx")
     try:
-        rows = read_input(path, "overrides").data.to_pylist()
+        rows = read_upload(upload, OVERRIDES, name).data.to_pylist()
     except InputRejected as rejected:
         return BatchResult([], rejected.problems, rejected.total)
     found = access_loans_at(scope_of(user), as_of, [r["loan_id"] for r in rows])
     problems, checked = [], []
-    for row in rows:  # a loan twice in the sheet was refused by read_input
+    for row in rows:  # a loan twice in the sheet was refused by read_upload
         try:
             if row["loan_id"] not in found:
                 raise Http404(NOT_FOUND)

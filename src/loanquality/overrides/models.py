@@ -84,3 +84,24 @@ class Evidence(models.Model):
     def path(self):
         """Stored by content; the file name (any length, any script) stays in the database."""
         return settings.DATA_DIR / "evidence" / str(self.override_id) / self.sha256
+
+
+class ApprovalOutbox(models.Model):
+    """An approval whose 认定 the engine's list (``overrides.parquet``) may not hold yet:
+    written in the approval's transaction, done once the list was rewritten after it.
+    A row left pending (the process died, the disk was full) is completed by the next
+    close (``overrides.outbox.complete_pending``)."""
+
+    override = models.OneToOneField(
+        Override, on_delete=models.PROTECT, related_name="outbox", verbose_name="认定"
+    )
+    as_of = models.DateField("报告日")  # the close to run again from
+    created_at = models.DateTimeField("审批时间", auto_now_add=True)
+    done_at = models.DateTimeField("发布时间", null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "待发布的认定"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"认定#{self.override_id} {'已发布' if self.done_at else '待发布'}"
