@@ -25,6 +25,7 @@ from loanquality.engine.lake import Lake
 from loanquality.engine.locks import hold_for_life, is_held
 from loanquality.engine.problems import InputRejected, raise_together
 from loanquality.operations.models import CloseRun, ImportRun, Status
+from loanquality.overrides import outbox
 
 IMPORTABLE = (
     "loans",
@@ -239,7 +240,7 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
 
     started, closed = time.perf_counter(), []
     try:
-        for as_of in dates or [run.as_of]:
+        for as_of in _with_pending_approvals(run, dates or [run.as_of]):
             closed.append(
                 run_close(
                     settings.DATA_DIR, as_of, progress=advance, user=run.user.username, wait=True
@@ -256,3 +257,31 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     run.finished_at = timezone.now()
     run.seconds = round(time.perf_counter() - started, 1)
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])
+
+
+def _with_pending_approvals(run: CloseRun, dates: list[dt.date]) -> list[dt.date]:
+    """The dates to close, once the approved 认定 an approval left unpublished (its process
+    died, the disk was full) are published, so that this close applies them; and since
+    they apply from their own date, every closed date from the earliest one on too."""
+    try:
+        completed = outbox.complete_pending(run.user, run=run.pk)
+    except Exception as error:  # said in the run, which fails before closing anything
+        raise RuntimeError(f"已通过的认定未能发布，未结账：{error}") from error
+    if completed is None:
+        return dates
+    again = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= completed.as_of]
+    dates = sorted({*dates, *again})
+    run.steps_total = (CLOSE_STEPS + 1) * len(dates)
+    run.save(update_fields=["steps_total"])
+    return dates
+
+
+def complete_pending_approvals() -> CloseRun | None:
+    """At a server's start: if an approval's 认定 is not yet published (its process died
+    before), close again from its date on behalf of its checker; the close publishes it
+    first. None when every approval is published."""
+    pending = outbox.pending_since()
+    if pending is None:
+        return None
+    cause = f"认定#{pending.override_id} 生效（补发布）"
+    return start_reclose(pending.override.checker, pending.as_of, cause=cause)
