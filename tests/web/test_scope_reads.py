@@ -47,3 +47,14 @@ def test_an_officer_of_a_loan_in_scope_is_named(officer, places, data_dir):
     mine = loan_in(data_dir, org_tree().subtree(places.outlet))
     page = logged_in(officer).get(f"/loans/?manager={mine['manager_id']}")
     assert "客户经理 " + selectors.staff_names()[mine["manager_id"]] in page.context["title"]
+
+
+def test_a_close_runs_progress_is_the_legal_entitys_alone(make_user, head_office, places):
+    from loanquality.operations.models import CloseRun
+
+    run = CloseRun.objects.create(as_of="2024-01-31", user=head_office, steps_total=1)
+    branch = make_user("branch-credit", "credit_dept", places.coop)
+    refused = logged_in(branch).get(f"/operations/close/{run.pk}/")
+    assert refused.status_code == 403
+    assert "只能由法人机构" in refused.content.decode()
+    assert logged_in(head_office).get(f"/operations/close/{run.pk}/").status_code == 200
