@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
-import xlsxwriter
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-from loanquality.common.exports import XLSX_OPTIONS, csv_cell
+from loanquality.common.exports import ExcelBook, csv_cell
 from loanquality.engine.close import latest_close
 from loanquality.engine.lake import Lake
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
@@ -123,43 +122,41 @@ def render(document: dict[str, Any], file_format: str, kind: str) -> bytes:
 
 
 def _xlsx(document: dict[str, Any], kind: str) -> bytes:
-    buffer = io.BytesIO()
-    # names from a bank's files stay text, never formulas
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **XLSX_OPTIONS})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    percent = book.add_format({"num_format": "0.00%"})
-    money = book.add_format({"num_format": "#,##0.00"})
     if kind == "indicators":
-        columns = [(c, label, None) for c, label in KEY_COLUMNS.items()] + [
-            (m.id, m.label, percent if m.unit == "ratio" else money if m.unit == "yuan" else None)
-            for m in CATALOGUE
-        ]
+        columns = {**KEY_COLUMNS, **{m.id: m.label for m in CATALOGUE}}
+        units = {m.id: m.unit for m in CATALOGUE}
     else:
-        columns = [(c, label, None) for c, label in {**KEY_COLUMNS, **MATRIX_COLUMNS}.items()]
+        columns, units = {**KEY_COLUMNS, **MATRIX_COLUMNS}, {}
     groupings = list(dict.fromkeys(r["group_by"] for r in document["rows"])) or ["total"]
-    for grouping in groupings:
-        sheet = book.add_worksheet(GROUPING_LABELS[grouping])
-        sheet.freeze_panes(1, 3)
-        for col, (_, label, _) in enumerate(columns):
-            sheet.write(0, col, label, header)
-            sheet.set_column(col, col, 14 if col > 2 else 12)
-        rows = [r for r in document["rows"] if r["group_by"] == grouping]
-        for line, row in enumerate(rows, start=1):
-            for col, (column, _, style) in enumerate(columns):
-                value = row.get(column)
-                if column == "group_by":
-                    value = GROUPING_LABELS[value]
-                elif column == "from_category":
-                    value = CATEGORY_LABELS.get(value, value)
-                elif column == "to_state":
-                    value = STATE_LABELS.get(value, value)
-                if isinstance(value, bool):
-                    value = "是" if value else "否"
-                if value is None:
-                    continue
-                sheet.write(line, col, value, style) if style else sheet.write(line, col, value)
-    book.close()
-    return buffer.getvalue()
+    # names from a bank's files stay text, never formulas
+    with ExcelBook() as excel:
+        styles = {"ratio": excel.percent, "yuan": excel.money}
+        formats = {i: styles[units[c]] for i, c in enumerate(columns) if units.get(c) in styles}
+        for grouping in groupings:
+            rows = [r for r in document["rows"] if r["group_by"] == grouping]
+            sheet = excel.write_sheet(
+                GROUPING_LABELS[grouping],
+                list(columns.values()),
+                ([_xlsx_cell(c, row.get(c)) for c in columns] for row in rows),
+                header_format=excel.header,
+                formats=formats,
+                widths={(0, 2): 12, (3, len(columns) - 1): 14},
+            )
+            sheet.freeze_panes(1, 3)
+    return excel.data
+
+
+def _xlsx_cell(column: str, value: Any) -> Any:
+    """A cell's value in Chinese: grouping, category and state names, 是/否."""
+    if column == "group_by":
+        value = GROUPING_LABELS[value]
+    elif column == "from_category":
+        value = CATEGORY_LABELS.get(value, value)
+    elif column == "to_state":
+        value = STATE_LABELS.get(value, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
 
 
 def write_output(data: bytes, out: Path | None) -> None:

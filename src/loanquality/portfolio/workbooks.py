@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-import xlsxwriter
-
-from loanquality.common.exports import XLSX_OPTIONS
+from loanquality.common.exports import XLSX_TYPE as XLSX_TYPE  # the views' content type
+from loanquality.common.exports import ExcelBook
 
 # Beyond this a list is cut (Excel holds 1,048,576 rows; a larger list wants the CLI)
 EXPORT_LIMIT = 200_000
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # column of the loan row -> Chinese header, in the order written
 LOAN_COLUMNS = {
     "loan_id": "借据号",
@@ -50,21 +47,22 @@ def loan_workbook(
 ) -> bytes:
     """One sheet: a title line, the headers, one row per loan; a note when ``total`` loans
     matched but fewer were written."""
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "constant_memory": True, **XLSX_OPTIONS})
-    sheet = book.add_worksheet("贷款清单")
-    bold = book.add_format({"bold": True})
-    money = book.add_format({"num_format": "#,##0.00"})
     note = f"{title}（共 {total} 笔" + (
         f"，仅导出前 {len(rows)} 笔，请缩小筛选范围）" if total > len(rows) else "）"
     )
-    sheet.write_string(0, 0, note, bold)
-    sheet.write_row(1, 0, list(columns.values()), bold)
-    money_column = list(columns).index("balance")
-    for number, row in enumerate(rows, start=2):
-        sheet.write_row(number, 0, [_cell(row.get(c)) for c in columns])
-        sheet.write_number(number, money_column, row["balance"] or 0, money)
-    sheet.set_column(0, 2, 16)
-    sheet.set_column(money_column, money_column, 16)
-    book.close()
-    return out.getvalue()
+    money = list(columns).index("balance")
+    lines = (
+        [row["balance"] or 0 if c == "balance" else _cell(row.get(c)) for c in columns]
+        for row in rows
+    )
+    # one row in memory at a time: a list may run to EXPORT_LIMIT loans
+    with ExcelBook(constant_memory=True) as excel:
+        excel.write_sheet(
+            "贷款清单",
+            list(columns.values()),
+            lines,
+            title=note,
+            formats={money: excel.money},
+            widths={(0, 2): 16, money: 16},
+        )
+    return excel.data
