@@ -9,6 +9,7 @@ from loanquality.accounts.actions import issue_token
 from loanquality.api.api import ROUTERS
 from loanquality.api.schemas import Problem
 from loanquality.engine import problems
+from loanquality.engine.lake import Lake
 
 
 def bearer(user) -> dict:
@@ -68,6 +69,26 @@ def test_every_app_has_its_operations_mounted(client):
         "POST /overrides/{override_id}/withdraw": ["overrides"],
         "GET /audit": ["audit"],
     }
+
+
+def test_indicators_by_total_and_org_give_an_outlets_row_once(client, officer, places, data_dir):
+    """Below the head office the user's "total" is their own org's row, which the org
+    grouping holds too: asked for both, the answer lists it once."""
+    # given an officer of an outlet and the latest close
+    as_of = Lake(data_dir).as_ofs("metrics")[-1]
+    # when they ask for the total and the org grouping
+    answer = client.get(
+        "/api/v1/indicators",
+        {"as_of": as_of.isoformat(), "by": ["total", "org"]},
+        **bearer(officer),
+    ).json()
+    # then every (grouping, key) comes once, the outlet's org row among them
+    keys = Counter((r["group_by"], r["key"]) for r in answer["rows"])
+    assert keys["org", places.outlet] == 1
+    assert max(keys.values()) == 1, keys
+    # and the same row as the total alone answers
+    total = client.get("/api/v1/indicators", {"as_of": as_of.isoformat()}, **bearer(officer)).json()
+    assert [(r["group_by"], r["key"]) for r in total["rows"]] == [("org", places.outlet)]
 
 
 def test_a_coops_credit_department_sees_closes_without_how_they_ran(

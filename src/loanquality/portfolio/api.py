@@ -152,7 +152,8 @@ def get_loan(request, loan_id: str, as_of: Day | None = None):
 @router.get("/indicators", response={200: dict, 404: Message}, tags=["indicators"])
 def indicators(request, as_of: Day | None = None, by: list[Grouping] = Query(["total"])):
     """The metric catalogue per grouping, as ``loanquality indicators`` writes it (rates as
-    fractions). A user below the head office gets the org and officer rows of their subtree."""
+    fractions). A user below the head office gets the org and officer rows of their subtree,
+    their own org's row once however many groupings hold it."""
     as_of = _closed(as_of)
     if as_of is None:
         raise Http404("尚未结账")
@@ -170,12 +171,16 @@ def indicators(request, as_of: Day | None = None, by: list[Grouping] = Query(["t
             )
         else:
             rows += selectors.scoped_metric_rows(scope, as_of, grouping)
+    # below the head office "total" is the user's org row, which the org grouping holds too
+    unique: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        unique.setdefault((row["group_by"], row["key"]), row)
     return {
         "as_of": as_of.isoformat(),
         "previous_as_of": entry.get("previous_as_of"),
         "ruleset": entry.get("ruleset"),
         "ruleset_sha256": entry.get("ruleset_sha256"),
-        "rows": [_clean(r) for r in rows],
+        "rows": [_clean(r) for r in unique.values()],
     }
 
 
