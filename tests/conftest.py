@@ -8,10 +8,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 @pytest.fixture(scope="module", autouse=True)
 def cli_unaudited_in_process():
-    """``loanquality import`` and ``close`` write their audit row through Django; run in
-    this process (typer's CliRunner) they would reach the database pytest-django guards.
-    Their audit rows are tested through a real process in test_audit_cli.py."""
+    """``loanquality import`` and ``close`` run ``operations.actions`` on their data dir's
+    database; run in this process (typer's CliRunner) that is the database pytest-django
+    guards. Here they run the same actions, with the settings pytest-django started, minus
+    the audit row. Their audit rows are tested through a real process in
+    test_audit_cli.py and test_cli_groups.py."""
+
+    def unaudited(data_dir, action, *args, **kwargs):
+        from loanquality.operations import actions
+
+        with pytest.MonkeyPatch.context() as inner:
+            inner.setattr(actions, "_record_run", lambda *args, **detail: None)
+            operator = actions.Operator("tests", via="cli")
+            return getattr(actions, action)(operator, *args, data_dir=data_dir, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("loanquality.cli._check_audit_first", lambda data_dir: None)
-        patch.setattr("loanquality.cli._audit_engine_run", lambda data_dir, kind, result: None)
+        patch.setattr("loanquality.operations.cli.as_os_user", unaudited)
         yield

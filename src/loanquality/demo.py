@@ -8,8 +8,6 @@ import pyarrow.compute as pc
 from rich.console import Console
 
 from loanquality.common.runtime import open_database
-from loanquality.engine.close import run_close
-from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
 
@@ -28,18 +26,17 @@ def build_demo_bank(
     files_dir = data_dir / "bank-files"
     data_dir.mkdir(parents=True, exist_ok=True)
     open_database(data_dir)  # each month is audited as it is imported and closed
-    from loanquality.audit.runs import record_close, record_import  # needs Django started
+    from loanquality.operations.actions import Operator, close_now, import_files  # after Django
 
+    operator = Operator(DEMO_OPERATOR, via="demo")
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
         bank = generate_bank(files_dir, loans=loans, months=months, seed=seed, progress=advance)
     with progress(2 * len(bank.as_ofs)) as advance:
         for as_of in bank.as_ofs:
-            imported = import_as_of(data_dir, as_of, bank.files(as_of), user=DEMO_OPERATOR)
-            record_import(imported, username=DEMO_OPERATOR, via="demo")
+            import_files(operator, as_of, bank.files(as_of), data_dir=data_dir)
             advance(f"导入 imported {as_of}")
-            closed = run_close(data_dir, as_of, user=DEMO_OPERATOR)
-            record_close(closed, username=DEMO_OPERATOR, via="demo")
+            close_now(operator, as_of, data_dir=data_dir)
             advance(f"结账 closed {as_of}")
 
 

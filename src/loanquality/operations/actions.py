@@ -1,4 +1,6 @@
-"""Imports and closes started from the web: the same engine functions the CLI calls."""
+"""Imports and closes: the engine's call and its audit row, the same whether the web, the API,
+the command line or the demo starts them (the engine never imports Django, so the row is
+written here once the engine has returned)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -19,11 +23,14 @@ from django.utils import timezone
 from loanquality.audit.actions import record
 from loanquality.common.scope import org_tree
 from loanquality.common.uploads import file_name, save_upload
-from loanquality.engine.close import CLOSE_STEPS, run_close
-from loanquality.engine.ingest import import_as_of
+from loanquality.engine.backends import Engine
+from loanquality.engine.close import CLOSE_STEPS, CloseResult, run_close
+from loanquality.engine.convert import MappingProfile
+from loanquality.engine.ingest import ImportResult, import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.engine.locks import hold_for_life, is_held
 from loanquality.engine.problems import InputRejected, raise_together
+from loanquality.engine.rules import RuleSet
 from loanquality.operations.models import CloseRun, ImportRun, Status
 from loanquality.overrides import outbox
 
@@ -42,6 +49,16 @@ IMPORTABLE = (
 )
 WORKERS = ".workers"  # in the data dir: one lock file per server process running closes
 DEAD_RUN = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who runs an import or close from outside the web: a name (the OS user, from
+    ``audit.runs.os_user``, or ``demo``) and the way in (``cli``, ``demo``). Whoever can
+    run the command has the data dir's files: no role is checked. The web passes its User."""
+
+    username: str
+    via: str = "cli"
 
 
 def operations_refusal(user) -> str | None:
@@ -88,13 +105,7 @@ def import_uploads(
         files = {t: p.name for t, p in paths.items()}
         try:
             raise_together(*(partial(save_upload, uploads[t], p) for t, p in paths.items()))
-            result = import_as_of(
-                settings.DATA_DIR,
-                as_of,
-                paths,
-                user=user.username,
-                replace_smaller=replace_smaller,
-            )
+            result = import_files(user, as_of, paths, replace_smaller=replace_smaller)
         except InputRejected as rejected:
             with transaction.atomic():
                 run = ImportRun.objects.create(
@@ -107,17 +118,109 @@ def import_uploads(
                 )
                 record("import.rejected", user=user, target=str(as_of), problems=rejected.total)
             return run
-    with transaction.atomic():
-        run = ImportRun.objects.create(
-            as_of=as_of,
-            user=user,
-            status=Status.DONE,
-            files=files,
-            rows=result.rows,
-            warnings=[w.rsplit(" / ", 1)[-1] for w in result.warnings],  # the Chinese half
+    # the page's copy of the run; the audit row was written as the lake published
+    return ImportRun.objects.create(
+        as_of=as_of,
+        user=user,
+        status=Status.DONE,
+        files=files,
+        rows=result.rows,
+        warnings=[w.rsplit(" / ", 1)[-1] for w in result.warnings],  # the Chinese half
+    )
+
+
+def import_files(
+    actor,
+    as_of: dt.date,
+    paths: dict[str, Path],
+    *,
+    data_dir: Path | None = None,
+    mapping: MappingProfile | None = None,
+    progress: Callable[[str], None] | None = None,
+    replace_smaller: bool = False,
+    open_audit_log: Callable[[], None] | None = None,
+) -> ImportResult:
+    """Publish ``paths`` (table id -> file; ``loans`` required) for ``as_of`` through the
+    engine, then write its ``import`` audit row; ``InputRejected`` (nothing written, no
+    row: the web records the rejection itself) when the engine refuses them.
+
+    ``actor``: the web's User (its permission checked by the caller) or an ``Operator``.
+    ``data_dir``: the settings' unless given. ``open_audit_log`` runs between the two: the
+    command line opens the database of a data dir the import has just made there (opened
+    before, it would make the data dir even for files the engine refuses).
+    """
+    result = import_as_of(
+        data_dir or settings.DATA_DIR,
+        as_of,
+        paths,
+        mapping,
+        progress,
+        user=actor.username,
+        replace_smaller=replace_smaller,
+    )
+    if open_audit_log is not None:
+        open_audit_log()
+    _record_run(actor, "import", as_of, import_id=result.import_id, rows=result.rows)
+    return result
+
+
+def close_now(
+    actor,
+    as_of: dt.date,
+    *,
+    data_dir: Path | None = None,
+    engine: Engine = "duckdb",
+    ruleset: RuleSet | None = None,
+    progress: Callable[[str], None] | None = None,
+    wait: bool = False,
+    open_audit_log: Callable[[], None] | None = None,
+    **detail,
+) -> CloseResult:
+    """Close ``as_of`` through the engine in this thread, then write its ``close`` audit
+    row (with ``detail``, e.g. the web's run). ``InputRejected`` when the engine refuses
+    (not imported, another import or close holding the data dir unless ``wait``): nothing
+    published, no row. ``actor``, ``data_dir`` and ``open_audit_log`` as for
+    ``import_files``."""
+    result = run_close(
+        data_dir or settings.DATA_DIR,
+        as_of,
+        engine=engine,
+        ruleset=ruleset,
+        progress=progress,
+        user=actor.username,
+        wait=wait,
+    )
+    if open_audit_log is not None:
+        open_audit_log()
+    _record_run(
+        actor,
+        "close",
+        as_of,
+        close_id=result.close_id,
+        rows=result.rows,
+        engine=result.engine,
+        seconds=result.seconds,
+        **detail,
+    )
+    return result
+
+
+def _record_run(actor, action: str, as_of: dt.date, **detail) -> None:
+    """The audit row of a published import or close. An ``Operator``'s is the legal
+    entity's (the root of the org tree: the run is the whole bank's), with how it ran; a web
+    user's belongs to their org, as every row they write."""
+    if isinstance(actor, Operator):
+        bank = org_tree().root or ""
+        record(
+            action,
+            username=actor.username,
+            target=str(as_of),
+            org_id=bank,
+            via=actor.via,
+            **detail,
         )
-        record("import", user=user, target=str(as_of), import_id=result.import_id, rows=result.rows)
-    return run
+    else:
+        record(action, user=actor, target=str(as_of), **detail)
 
 
 def imported_dates() -> list[dt.date]:
@@ -238,22 +341,17 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
         run.steps_done += 1
         run.save(update_fields=["step", "steps_done"])
 
-    started, closed = time.perf_counter(), []
+    started = time.perf_counter()
     try:
         for as_of in _with_pending_approvals(run, dates or [run.as_of]):
-            closed.append(
-                run_close(
-                    settings.DATA_DIR, as_of, progress=advance, user=run.user.username, wait=True
-                )
-            )
+            # each date's row as it is published: recorded even when a later date fails
+            close_now(run.user, as_of, progress=advance, wait=True, run=run.pk)
             advance(f"{as_of} 已完成")
     except Exception as error:  # the run must end visibly whatever went wrong
         run.status, run.error = Status.FAILED, str(error)
     else:
         run.status, run.step = Status.DONE, "完成"
         run.steps_done = run.steps_total
-    for result in closed:  # what was published is recorded, even when a later date failed
-        record("close", user=run.user, target=str(result.as_of), rows=result.rows, run=run.pk)
     run.finished_at = timezone.now()
     run.seconds = round(time.perf_counter() - started, 1)
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])
