@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Debian's Chromium for Playwright (never a browser Playwright downloads itself).
 /usr/bin/chromium:
-	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk
+	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 
 demo: install
 	$(BIN)/loanquality demo --data-dir $(DATA) --port $(PORT)

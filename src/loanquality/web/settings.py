@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "loanquality.portfolio",
     "loanquality.operations",
     "loanquality.overrides",
+    "loanquality.common",  # no models: the print layout (templates/common, static/common)
     "loanquality.web",
 ]
 MIDDLEWARE = [
