@@ -11,7 +11,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 install: $(VENV)/.installed
 
-browser: /usr/bin/chromium
+browser: /usr/bin/chromium /usr/bin/pdftotext
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,9 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $@
 
-# Debian's Chromium for Playwright (never a browser Playwright downloads itself).
-/usr/bin/chromium:
-	apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
+# From Debian: Chromium for Playwright (never a browser Playwright downloads itself), the
+# CJK fonts pages and PDFs use, Pango for WeasyPrint's PDFs, poppler's pdftotext for tests.
+# Two targets so that a machine with Chromium but without the PDF parts still gets them.
+DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
+/usr/bin/chromium /usr/bin/pdftotext:
+	apt-get update -qq && apt-get install -y -qq $(DEBIAN_PACKAGES)
 
 demo: install
 	$(BIN)/loanquality demo --data-dir $(DATA) --port $(PORT)

@@ -21,9 +21,10 @@ def test_a_manager_from_elsewhere_is_not_named_in_the_list_title(officer, places
     page = logged_in(officer).get(f"/loans/?manager={other['staff_id']}")
     assert page.status_code == 200
     # the id the user typed comes back; the name the bank's staff table holds does not
+    outlet = org_tree().name(places.outlet)
     assert (
         page.context["title"]
-        == f"贷款清单 · {org_tree().name(places.outlet)} · 客户经理 {other['staff_id']} · 全部在册贷款"
+        == f"贷款清单 · {outlet} · 客户经理 {other['staff_id']} · 全部在册贷款"
     )
     assert other["name"] not in page.content.decode()
 
