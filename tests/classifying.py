@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import ibis
 import pyarrow as pa
 
-from loanquality.engine.backends import connect
+from backends import backend, bind, run_on
 from loanquality.engine.classify import classify
 from loanquality.engine.dpd import with_overdue_days
 from loanquality.engine.rules import load_ruleset
@@ -56,13 +55,16 @@ def run(
     schedules: list[dict] | None = None,
     repayments: list[dict] | None = None,
     ruleset: str = "cn-2023",
+    engine: str = "duckdb",
 ) -> dict[str, dict]:
-    """Classify on DuckDB; return each loan's result row by loan_id."""
+    """Classify on ``engine`` (every input a table of that backend's connection); return
+    each loan's result row by loan_id."""
+    con = backend(engine)
 
     def table(rows, spec=None, schema=None):
         if rows is None:
             return None
-        return ibis.memtable(arrow(rows, spec) if spec else pa.Table.from_pylist(rows, schema))
+        return bind(con, arrow(rows, spec) if spec else pa.Table.from_pylist(rows, schema))
 
     repayment_schema = pa.schema(
         [
@@ -91,7 +93,7 @@ def run(
         overrides=table(overrides, schema=override_schema),
         schedules=table(schedules, SCHEDULES),
     )
-    return {r["loan_id"]: r for r in connect("duckdb").to_pyarrow(result).to_pylist()}
+    return {r["loan_id"]: r for r in run_on(con, result).to_pylist()}
 
 
 def one(loan_values: dict, as_of: dt.date, **kwargs) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from backends import on_both
+from backends import bind, on_both, run_on, spark
 from loanquality.engine.backends import connect
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
@@ -41,9 +41,8 @@ def test_ledger_summary_is_identical_on_duckdb_and_pyspark(tmp_path):
 
 @pytest.mark.spark
 def test_classification_is_identical_on_duckdb_and_pyspark(tmp_path):
-    """Two generated months: February classified with January's result as ``previous``."""
-    import ibis
-
+    """Two generated months: February classified with January's result as ``previous``,
+    every input a table of the connection that runs it."""
     from loanquality.engine.classify import classify
     from loanquality.engine.convert import LINE
     from loanquality.engine.dpd import with_overdue_days
@@ -53,14 +52,11 @@ def test_classification_is_identical_on_duckdb_and_pyspark(tmp_path):
     bank = generate_bank(tmp_path / "files", loans=2_000, months=2, seed=11)
     rules = load_ruleset()
 
-    def tables(as_of):
-        return {
-            t: ibis.memtable(read_input(bank.path(t, as_of), t).data.drop_columns([LINE]))
-            for t in ("loans", "schedules", "repayments", "bureau")
-        }
-
     def month(con, as_of, previous=None):
-        t = tables(as_of)
+        t = {
+            name: bind(con, read_input(bank.path(name, as_of), name).data.drop_columns([LINE]))
+            for name in ("loans", "schedules", "repayments", "bureau")
+        }
         return classify(
             with_overdue_days(t["loans"], as_of, t["schedules"], t["repayments"]),
             as_of,
@@ -71,8 +67,19 @@ def test_classification_is_identical_on_duckdb_and_pyspark(tmp_path):
         )
 
     jan, feb = bank.as_ofs
-    january = connect("duckdb").to_pyarrow(month(None, jan))
-    result = on_both(lambda con: month(con, feb, ibis.memtable(january)), ["loan_id"])
+    duck = connect("duckdb")
+    january = run_on(duck, month(duck, jan))
+    ran_on = []
+
+    def february(con):
+        expr = month(con, feb, bind(con, january))
+        ran_on.append(expr._find_backend().name)
+        return expr
+
+    result = on_both(february, ["loan_id"])
+    # each pass ran on its own backend: the second really on Spark
+    assert ran_on == ["duckdb", "pyspark"]
+    assert spark()._session.sparkContext.master == "local[2]"
     # the bank is large enough that the interesting rules fire
     reasons = set(";".join(result["reasons"]).split(";"))
     assert {"OD1", "OD90", "OD360", "EXT", "RNW", "UPG"} <= reasons
