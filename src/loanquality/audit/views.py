@@ -20,7 +20,8 @@ from loanquality.audit.readable import (
 )
 from loanquality.audit.selectors import filtered, visible_entries
 from loanquality.common.dates import day_of
-from loanquality.common.exports import XLSX_TYPE, ExcelBook
+from loanquality.common.downloads import xlsx_attachment
+from loanquality.common.exports import ExcelBook
 
 EXPORT_LIMIT = 100_000
 
@@ -90,9 +91,7 @@ def audit_export(request):
         entries = filtered(request.user, **_filters(request))[:EXPORT_LIMIT]
     except ValidationError as invalid:
         return HttpResponse("；".join(invalid.messages), status=400)
-    response = HttpResponse(workbook(entries), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="audit-log.xlsx"'
-    return response
+    return xlsx_attachment(workbook(entries), "audit-log.xlsx")
 
 
 HEADERS = (

@@ -21,7 +21,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils.http import content_disposition_header
+
+from loanquality.common.downloads import attachment
 
 PDF_TYPE = "application/pdf"
 BASE_TEMPLATE = "common/print_base.html"
@@ -59,6 +60,6 @@ def pdf_response(
 ) -> HttpResponse:
     """The PDF as a download named ``filename`` (Chinese kept: RFC 6266 ``filename*``), or
     shown in the browser when ``inline``."""
-    response = HttpResponse(render_pdf(template_name, context, request), content_type=PDF_TYPE)
-    response["Content-Disposition"] = content_disposition_header(not inline, filename)
-    return response
+    return attachment(
+        render_pdf(template_name, context, request), filename, PDF_TYPE, inline=inline
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 
 from loanquality.common.dates import day_of
+from loanquality.common.downloads import xlsx_attachment
 from loanquality.common.labels import CATEGORY_LABELS
 from loanquality.common.scope import scope_of
 from loanquality.engine import reports
@@ -145,12 +145,9 @@ def analysis_export(request):
         )
     ]
     document = {"as_of": as_of.isoformat(), "rows": rows}
-    response = HttpResponse(
-        reports.render(document, "xlsx", "indicators"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return xlsx_attachment(
+        reports.render(document, "xlsx", "indicators"), f"indicators-{as_of}.xlsx"
     )
-    response["Content-Disposition"] = f'attachment; filename="indicators-{as_of}.xlsx"'
-    return response
 
 
 def _page_number(request) -> int:
@@ -256,12 +253,6 @@ def loan_list_page(request):
     )
 
 
-def _workbook_response(content: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=workbooks.XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
-
-
 def loan_list_export(request):
     """The whole list the page shows (every page, same filters and order) as Excel."""
     scope = scope_of(request.user)
@@ -281,7 +272,7 @@ def loan_list_export(request):
         else selectors.LoanPage([], 0, 0.0)
     )
     title = f"{_list_title(scope, filters, result.rows)} · 报告日 {as_of}"
-    return _workbook_response(
+    return xlsx_attachment(
         workbooks.loan_workbook(result.rows, title, result.total), f"贷款清单-{as_of}.xlsx"
     )
 
@@ -327,7 +318,7 @@ def search_export(request):
         for loan in loans[customer["customer_id"]]
     ][: workbooks.EXPORT_LIMIT]
     title = f"贷款查询「{text}」 · 匹配客户 {found.total} 户"
-    return _workbook_response(
+    return xlsx_attachment(
         workbooks.loan_workbook(rows, title, len(rows), workbooks.SEARCH_COLUMNS),
         "贷款查询结果.xlsx",
     )

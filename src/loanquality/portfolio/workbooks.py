@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loanquality.common.exports import XLSX_TYPE as XLSX_TYPE  # the views' content type
 from loanquality.common.exports import ExcelBook
 
 # Beyond this a list is cut (Excel holds 1,048,576 rows; a larger list wants the CLI)
