@@ -44,7 +44,7 @@ XLSX_FORMATS: dict[str, dict[str, Any]] = {
 _formula_start = re.compile(FORMULA_START)
 
 
-def csv_cell(value):
+def csv_cell(value: object) -> object:
     """``value`` as a CSV cell: text that would start a formula gains a leading quote."""
     if isinstance(value, str) and _formula_start.match(value):
         return "'" + value
