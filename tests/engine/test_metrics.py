@@ -13,6 +13,13 @@ January 31 (orgs: HQ → B1 → O1, O2; HQ → B2 → O3):
 February 29:  A paid 10 → 90; B repaid in full (200); C impaired, ECL 180 (60 %) → 可疑,
 two categories worse; D renewed by D2 (400, 借新还旧); E written off; F 129 days → 次级;
 G a new loan of 2 000 to a micro enterprise (JT1).
+
+The two months are closed on DuckDB and on PySpark (``closed`` is parametrized). The
+PySpark close takes minutes on two cores, so it is marked ``spark`` and ``slow``: a plain
+``pytest`` leaves it out, ``pytest -m spark`` runs every metric test on it (and every other
+PySpark case), ``pytest -m "not spark"`` runs DuckDB alone. The change and red-line cases
+run on both as well, their table bound to the backend's connection; one of each is
+``spark`` only, so a plain run keeps a PySpark case of each.
 """
 
 import datetime as dt
@@ -20,6 +27,7 @@ import datetime as dt
 import pyarrow.parquet as pq
 import pytest
 
+from backends import ENGINE, backend, bind, engines, run_on
 from helpers import write_csv
 from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
@@ -198,10 +206,15 @@ FEB_REPAYMENTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def closed(tmp_path_factory):
-    """Both months imported and closed; returns {as_of: {(group_by, key): row}}."""
-    root = tmp_path_factory.mktemp("two-months")
+@pytest.fixture(
+    scope="module",
+    params=["duckdb", pytest.param("pyspark", marks=[pytest.mark.spark, pytest.mark.slow])],
+)
+def closed(request, tmp_path_factory):
+    """Both months imported and closed on the engine; returns {as_of: {(group_by, key): row}}."""
+    engine = request.param
+    con = backend(engine)
+    root = tmp_path_factory.mktemp(f"two-months-{engine}")
     data = root / "data"
     orgs = write_csv(root / "orgs.csv", ORGS)
     capital = write_csv(root / "capital.csv", [["org_id", "net_capital"], ["HQ", 10000]])
@@ -220,7 +233,7 @@ def closed(tmp_path_factory):
     ):
         loans = write_csv(root / f"{as_of}-loans.csv", [LOAN_HEADER, *rows])
         import_as_of(data, as_of, {"loans": loans, "orgs": orgs, "capital": capital, **extra})
-        run_close(data, as_of)
+        assert run_close(data, as_of, engine=engine, con=con).engine == engine
     return {
         as_of: {
             (r["group_by"], r["key"]): r
@@ -245,7 +258,14 @@ def test_quality(closed):
         t["balance_c4"],
         t["balance_c5"],
     ) == (90 + 400 + 2000, 0, 500, 300, 0)
-    assert (t["count_c1"], t["count_c3"], t["count_c4"]) == (3, 1, 1)
+    # A, D2, G 正常; none 关注; F 次级; C 可疑; none 损失 (E, 损失, is written off)
+    assert (t["count_c1"], t["count_c2"], t["count_c3"], t["count_c4"], t["count_c5"]) == (
+        3,
+        0,
+        1,
+        1,
+        0,
+    )
     assert t["npl_balance"] == 800
     assert t["npl_ratio"] == pytest.approx(800 / 3290)
     assert t["special_mention_ratio"] == 0
@@ -255,6 +275,23 @@ def test_quality(closed):
     assert t["npl_deviation"] == pytest.approx(500 / 800)
     # the bank calls C and F 关注; the rules say 可疑 and 次级
     assert t["hidden_npl_balance"] == 300 + 500
+
+
+def test_quality_in_january(closed):
+    """January, every loan by its overdue days: A, B, D 正常; C 30 days 关注 (OD1);
+    F 100 days 次级 (OD90); E 400 days 损失 (OD360)."""
+    t = total(closed, JAN)
+    assert t["loan_count"] == 6
+    assert t["balance"] == 100 + 200 + 300 + 400 + 100 + 500
+    assert (t["count_c1"], t["count_c2"], t["count_c3"], t["count_c4"], t["count_c5"]) == (
+        3,
+        1,
+        1,
+        0,
+        1,
+    )
+    assert (t["balance_c2"], t["balance_c5"]) == (300, 100)
+    assert t["npl_balance"] == 500 + 100
 
 
 def test_ratio_falls_while_npl_rises_and_its_exact_split(closed):
@@ -268,10 +305,22 @@ def test_ratio_falls_while_npl_rises_and_its_exact_split(closed):
         pytest.approx(t["npl_ratio_change"])
     )
     assert t["npl_masked_by_growth"] is True
-    # January is the year's first close: its own opening, so the YTD figures equal February's
-    assert t["npl_ratio_change_ytd"] == pytest.approx(t["npl_ratio_change"])
+    # January is the year's first close, so it is February's opening too: the YTD figures
+    # are the same arithmetic against January
+    assert t["npl_balance_change_ytd"] == 800 - 600
+    assert t["npl_ratio_change_ytd"] == pytest.approx(800 / 3290 - 600 / 1600)
+    assert t["npl_ratio_change_numerator_ytd"] == pytest.approx((800 - 600) / 3290)
+    assert t["npl_ratio_change_denominator_ytd"] == pytest.approx(600 / 3290 - 600 / 1600)
+    assert t["npl_masked_by_growth_ytd"] is True  # 24.3 % < 37.5 % while NPL rose by 200
+    # January is its own opening: every YTD change is nil
     january = total(closed, JAN)
-    assert (january["npl_balance_change_ytd"], january["npl_ratio_change_ytd"]) == (0, 0)
+    assert (
+        january["npl_balance_change_ytd"],
+        january["npl_ratio_change_ytd"],
+        january["npl_ratio_change_numerator_ytd"],
+        january["npl_ratio_change_denominator_ytd"],
+        january["npl_masked_by_growth_ytd"],
+    ) == (0, 0, 0, 0, False)
     assert january["npl_balance_change"] is None  # no previous close
 
 
@@ -401,65 +450,77 @@ def test_other_groupings_have_labels_and_partition_the_total(closed):
 
 
 @pytest.mark.parametrize(
-    ("npl", "near"),
-    [(194, False), (195, True), (199.9, True), (200, False), (495, True), (500, False)],
+    ("engine", "npl", "near"),
+    engines(
+        [(194, False), (195, True), (199.9, True), (200, False), (495, True), (500, False)],
+        fast=1,
+    ),
 )
-def test_near_a_red_line(npl, near):
+def test_near_a_red_line(engine, npl, near):
     """Red lines 1 %, 2 %, 5 %; band 0.05 pp just below: 1.95 % ≤ ratio < 2 % is near."""
-    import ibis
+    import pyarrow as pa
 
-    from loanquality.engine.backends import connect
     from loanquality.engine.metrics import change
     from loanquality.engine.metrics.base import Period
 
-    s = ibis.memtable(
-        {
-            "npl_balance": [float(npl)],
-            "balance": [10_000.0],
-            "prev_npl_balance": [0.0],
-            "prev_balance": [1.0],
-            "base_npl_balance": [0.0],
-            "base_balance": [1.0],
-        }
+    con = backend(engine)
+    s = bind(
+        con,
+        pa.table(
+            {
+                "npl_balance": [float(npl)],
+                "balance": [10_000.0],
+                "prev_npl_balance": [0.0],
+                "prev_balance": [1.0],
+                "base_npl_balance": [0.0],
+                "base_balance": [1.0],
+            }
+        ),
     )
     value = change.finish(s, Period(FEB, JAN, JAN))["npl_ratio_near_redline"]
-    assert connect("duckdb").to_pyarrow(s.select(v=value)).column("v").to_pylist() == [near]
+    assert run_on(con, s.select(v=value)).column("v").to_pylist() == [near]
 
 
 @pytest.mark.parametrize(
-    ("npl", "balance", "above"),
-    [
-        (99, 10_000, None),  # 0.99 %: under every line
-        (100, 10_000, 0.01),  # 1.00 %: exactly on the 1 % line has reached it
-        (195, 10_000, 0.01),  # 1.95 %: past 1 % (and near 2 %)
-        (200, 10_000, 0.02),  # 2.00 %
-        (499, 10_000, 0.02),  # 4.99 %: past 2 % (and near 5 %)
-        (500, 10_000, 0.05),  # 5.00 %
-        (604, 10_000, 0.05),  # 6.04 %: the 支行 of issue 16
-        (1_896, 10_000, 0.05),  # 18.96 %: the 网点 of issue 16, the highest line only
-        (0, 0, None),  # no loans: no ratio, no line
-    ],
+    ("engine", "npl", "balance", "above"),
+    engines(
+        [
+            (99, 10_000, None),  # 0.99 %: under every line
+            (100, 10_000, 0.01),  # 1.00 %: exactly on the 1 % line has reached it
+            (195, 10_000, 0.01),  # 1.95 %: past 1 % (and near 2 %)
+            (200, 10_000, 0.02),  # 2.00 %
+            (499, 10_000, 0.02),  # 4.99 %: past 2 % (and near 5 %)
+            (500, 10_000, 0.05),  # 5.00 %
+            (604, 10_000, 0.05),  # 6.04 %: the 支行 of issue 16
+            (1_896, 10_000, 0.05),  # 18.96 %: the 网点 of issue 16, the highest line only
+            (0, 0, None),  # no loans: no ratio, no line
+        ],
+        fast=6,
+    ),
 )
-def test_above_a_red_line(npl, balance, above):
+def test_above_a_red_line(engine, npl, balance, above):
     """Red lines 1 %, 2 %, 5 %: the highest one with npl / balance ≥ it, else empty."""
-    import ibis
+    import pyarrow as pa
 
-    from loanquality.engine.backends import connect
     from loanquality.engine.metrics import change
     from loanquality.engine.metrics.base import Period
 
-    s = ibis.memtable(
-        {
-            "npl_balance": [float(npl)],
-            "balance": [float(balance)],
-            "prev_npl_balance": [0.0],
-            "prev_balance": [1.0],
-            "base_npl_balance": [0.0],
-            "base_balance": [1.0],
-        }
+    con = backend(engine)
+    s = bind(
+        con,
+        pa.table(
+            {
+                "npl_balance": [float(npl)],
+                "balance": [float(balance)],
+                "prev_npl_balance": [0.0],
+                "prev_balance": [1.0],
+                "base_npl_balance": [0.0],
+                "base_balance": [1.0],
+            }
+        ),
     )
     value = change.finish(s, Period(FEB, JAN, JAN))["npl_ratio_above_redline"]
-    assert connect("duckdb").to_pyarrow(s.select(v=value)).column("v").to_pylist() == [above]
+    assert run_on(con, s.select(v=value)).column("v").to_pylist() == [above]
 
 
 def test_red_lines_of_the_close(closed):
@@ -471,3 +532,57 @@ def test_red_lines_of_the_close(closed):
     assert rows[("org", "O2")]["npl_ratio_above_redline"] == 0.05
     assert rows[("org", "O1")]["npl_ratio_above_redline"] is None
     assert not any(rows[k]["npl_ratio_near_redline"] for k in (("total", "total"), ("org", "O1")))
+
+
+@ENGINE
+def test_ytd_changes_are_against_the_years_opening_not_the_previous_close(engine):
+    """Two groups whose previous close (p) and opening of the year (b) differ.
+
+    x: NPL 300 of 4 000 now; p 200 of 2 000; b 400 of 2 500.
+       month: 300 − 200 = 100; 300/4 000 − 200/2 000 = 0.075 − 0.1 = −0.025
+              = 100/4 000 (0.025) + (200/4 000 − 0.1 = −0.05); NPL up, ratio down: masked
+       YTD:   300 − 400 = −100; 0.075 − 400/2 500 = 0.075 − 0.16 = −0.085
+              = −100/4 000 (−0.025) + (400/4 000 − 0.16 = −0.06); NPL down: not masked
+    y: NPL 500 of 10 000 now; p 600 of 8 000; b 400 of 4 000.
+       month: −100; 0.05 − 0.075 = −0.025 = −0.01 + (600/10 000 − 0.075 = −0.015); not masked
+       YTD:   100; 0.05 − 0.1 = −0.05 = 0.01 + (400/10 000 − 0.1 = −0.06); masked
+    """
+    import pyarrow as pa
+
+    from loanquality.engine.metrics import change
+    from loanquality.engine.metrics.base import Period
+
+    con = backend(engine)
+    s = bind(
+        con,
+        pa.table(
+            {
+                "key": ["x", "y"],
+                "npl_balance": [300.0, 500.0],
+                "balance": [4_000.0, 10_000.0],
+                "prev_npl_balance": [200.0, 600.0],
+                "prev_balance": [2_000.0, 8_000.0],
+                "base_npl_balance": [400.0, 400.0],
+                "base_balance": [2_500.0, 4_000.0],
+            }
+        ),
+    )
+    values = change.finish(s, Period(FEB, JAN, dt.date(2023, 12, 31)))
+    rows = run_on(con, s.select("key", **values).order_by("key")).to_pylist()
+    names = [
+        "npl_balance_change",
+        "npl_ratio_change",
+        "npl_ratio_change_numerator",
+        "npl_ratio_change_denominator",
+    ]
+    expected = {
+        "x": ([100, -0.025, 0.025, -0.05], True, [-100, -0.085, -0.025, -0.06], False),
+        "y": ([-100, -0.025, -0.01, -0.015], False, [100, -0.05, 0.01, -0.06], True),
+    }
+    for row in rows:
+        month, masked, ytd, masked_ytd = expected[row["key"]]
+        assert [row[n] for n in names] == pytest.approx(month)
+        assert row["npl_masked_by_growth"] is masked
+        assert [row[f"{n}_ytd"] for n in names] == pytest.approx(ytd)
+        assert row["npl_masked_by_growth_ytd"] is masked_ytd
+    assert [r["key"] for r in rows] == ["x", "y"]
