@@ -1,0 +1,293 @@
+"""Approvals that take effect wholly: an approval commits with its outbox row; a publish of
+the approved list that fails (a full disk) leaves the approval standing and the row
+pending, and the next close (or the server's next start) publishes it and applies it."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import threading
+import time
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+
+from loanquality.audit.models import AuditEntry
+from loanquality.audit.readable import action_name
+from loanquality.common.scope import org_tree
+from loanquality.engine import overrides as engine_overrides
+from loanquality.engine.close import CLOSE_STEPS
+from loanquality.engine.lake import Lake
+from loanquality.operations.actions import complete_pending_approvals, start_close
+from loanquality.operations.models import CloseRun
+from loanquality.operations.models import Status as RunStatus
+from loanquality.overrides import actions, outbox
+from loanquality.overrides.models import ApprovalOutbox, Override, Status
+
+append_only = importlib.import_module("loanquality.audit.migrations.0002_append_only")
+
+
+@pytest.fixture
+def coop_orgs(places):
+    return org_tree().subtree(places.coop)
+
+
+@pytest.fixture
+def risk(make_user, places):
+    return make_user("risk", "risk", places.coop)
+
+
+@pytest.fixture
+def director(make_user, places):
+    return make_user("director", "director", places.coop)
+
+
+def dates(data_dir):
+    return Lake(data_dir).as_ofs("classified")
+
+
+def row_at(data_dir, loan_id: str, as_of) -> dict:
+    table = Lake(data_dir).read("classified", as_of)
+    return table.filter(pc.equal(table.column("loan_id"), loan_id)).to_pylist()[0]
+
+
+def normal_loans(data_dir, orgs, count: int) -> list[dict]:
+    """Live 正常 loans of the latest close in ``orgs`` that the first close holds too."""
+    first, latest = dates(data_dir)
+    earlier = {r["loan_id"] for r in Lake(data_dir).read("classified", first).to_pylist()}
+    found = [
+        r
+        for r in Lake(data_dir).read("classified", latest).to_pylist()
+        if r["org_id"] in orgs
+        and r["final_category"] == 1
+        and r["rule_category"] == 1
+        and r["balance"] > 0
+        and not r["written_off"]
+        and r["loan_id"] in earlier
+    ]
+    return found[:count]
+
+
+def disk_full(data_dir, rows):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def publish_rows() -> list[tuple]:
+    audit = AuditEntry.objects.filter(action="override.publish").order_by("seq")
+    return [(a.detail["override"], a.username, a.target) for a in audit]
+
+
+def test_an_approval_writes_its_outbox_row_and_completes_it(
+    own_data_dir, risk, director, coop_orgs
+):
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    latest = dates(own_data_dir)[-1]
+    override = actions.propose(risk, loan["loan_id"], latest, 3, "主营停产")
+    # the maker's own approval is refused: no decision, no outbox row
+    with pytest.raises(PermissionDenied):
+        actions.approve(risk, override.pk)
+    assert not ApprovalOutbox.objects.exists()
+
+    actions.approve(director, override.pk, "同意")
+
+    row = ApprovalOutbox.objects.get()
+    assert (row.override_id, row.as_of) == (override.pk, latest)
+    assert row.done_at is not None  # published by the approval itself
+    published = pq.read_table(own_data_dir / "overrides.parquet").to_pylist()
+    assert [(r["override_id"], r["loan_id"], r["category"]) for r in published] == [
+        (str(override.pk), loan["loan_id"], 3)
+    ]
+    after = row_at(own_data_dir, loan["loan_id"], latest)
+    assert (after["rule_category"], after["final_category"]) == (1, 3)  # 正常 -> 次级
+    assert after["override_id"] == str(override.pk)
+    assert publish_rows() == []  # only a recovered publish is audited on its own
+
+
+def test_a_failed_publish_leaves_the_approval_standing_and_the_next_close_applies_it(
+    own_data_dir, risk, director, head_office, coop_orgs, monkeypatch
+):
+    first_loan, loan = normal_loans(own_data_dir, coop_orgs, 2)
+    first, latest = dates(own_data_dir)
+    earlier = actions.propose(risk, first_loan["loan_id"], latest, 2, "行业下行")
+    actions.approve(director, earlier.pk, "同意")  # a list is published: it must stay as it is
+    published = (own_data_dir / "overrides.parquet").read_bytes()
+    at_first = row_at(own_data_dir, loan["loan_id"], first)
+
+    # when: the disk is full while the approval publishes
+    monkeypatch.setattr(engine_overrides, "write_approved", disk_full)
+    override = actions.propose(risk, loan["loan_id"], latest, 3, "主营停产")
+    actions.approve(director, override.pk, "同意")
+
+    # then: the approval and its audit row stand, its outbox row is pending, the list and
+    # the loan's category are as before, and the close the approval started says why
+    assert Override.objects.get(pk=override.pk).status == Status.APPROVED
+    approval = AuditEntry.objects.get(action="override.approve", target=loan["loan_id"])
+    assert approval.detail["after"] == {"category": 3, "status": "approved"}
+    assert ApprovalOutbox.objects.get(override=override).done_at is None
+    assert (own_data_dir / "overrides.parquet").read_bytes() == published
+    assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 1
+    reclose = CloseRun.objects.get(cause=f"认定#{override.pk} 生效")
+    assert reclose.status == RunStatus.FAILED
+    assert "已通过的认定未能发布" in reclose.error
+    assert "No space left on device" in reclose.error
+    assert publish_rows() == []
+
+    # when: the disk has room again and the first date is closed again
+    monkeypatch.undo()
+    run = start_close(head_office, first)
+
+    # then: the close published the approval first and covered every date from the
+    # approval's on: the loan is 次级 at the latest date, by this 认定
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.error
+    assert run.steps_total == 2 * (CLOSE_STEPS + 1)  # the first date, then the latest
+    closes = AuditEntry.objects.filter(action="close", detail__run=run.pk).order_by("seq")
+    assert [c.target for c in closes] == [str(first), str(latest)]
+    assert ApprovalOutbox.objects.get(override=override).done_at is not None
+    after = row_at(own_data_dir, loan["loan_id"], latest)
+    assert (after["rule_category"], after["final_category"]) == (1, 3)
+    assert after["override_id"] == str(override.pk)
+    again = row_at(own_data_dir, loan["loan_id"], first)  # a 认定 applies from its date on
+    assert (again["final_category"], again["override_id"]) == (at_first["final_category"], None)
+    assert row_at(own_data_dir, first_loan["loan_id"], latest)["final_category"] == 2
+    # the completion is audited, as the close's user, on the loan
+    assert publish_rows() == [(override.pk, "credit", loan["loan_id"])]
+    entry = AuditEntry.objects.get(action="override.publish")
+    assert entry.detail["run"] == run.pk
+    assert entry.detail["as_of"] == str(latest)
+    assert entry.org_id == loan["org_id"]
+    assert action_name("override.publish") == "认定补发布"
+
+
+def test_completing_twice_is_a_no_op(own_data_dir, risk, director, coop_orgs, monkeypatch):
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    latest = dates(own_data_dir)[-1]
+    override = actions.propose(risk, loan["loan_id"], latest, 4, "借款人失联")
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_overrides, "write_approved", disk_full)
+        actions.approve(director, override.pk, "同意")
+    assert not (own_data_dir / "overrides.parquet").exists()
+
+    completed = outbox.complete_pending()
+
+    assert completed == outbox.Completed(latest, [override.pk])
+    path = own_data_dir / "overrides.parquet"
+    assert [r["override_id"] for r in pq.read_table(path).to_pylist()] == [str(override.pk)]
+    written = path.stat().st_mtime_ns
+    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
+    # again: nothing pending, nothing written, nothing audited
+    assert outbox.complete_pending() is None
+    assert path.stat().st_mtime_ns == written
+    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
+    assert actions.publish_approved is outbox.publish_approved
+
+
+def test_the_servers_next_start_closes_again_from_the_pending_approval(
+    own_data_dir, risk, director, coop_orgs, monkeypatch
+):
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    latest = dates(own_data_dir)[-1]
+    assert complete_pending_approvals() is None  # nothing pending: nothing started
+    override = actions.propose(risk, loan["loan_id"], latest, 5, "借款人死亡，无财产")
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_overrides, "write_approved", disk_full)
+        actions.approve(director, override.pk, "同意")
+    assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 1
+
+    run = complete_pending_approvals()  # as the server's start calls it
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.error
+    assert (run.user, run.as_of, run.cause) == (
+        director,
+        latest,
+        f"认定#{override.pk} 生效（补发布）",
+    )
+    assert ApprovalOutbox.objects.get(override=override).done_at is not None
+    assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 5  # 正常 -> 损失
+    assert publish_rows() == [(override.pk, "director", loan["loan_id"])]
+    assert complete_pending_approvals() is None
+
+
+# --- two processes at once ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def append_only_restored(django_db_blocker):
+    """After a test that commits audit rows: the guard back on (as in test_accounts)."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
+        else:
+            for statement in append_only.SQLITE:
+                cursor.execute(statement)
+
+
+@pytest.fixture
+def flushable_audit_log(append_only_restored, transactional_db):
+    """The committing database is emptied afterwards, which the append-only guard refuses:
+    it is switched off for that, and back on once the database is empty."""
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
+        else:
+            cursor.execute("DROP TRIGGER audit_no_update")
+            cursor.execute("DROP TRIGGER audit_no_delete")
+
+
+def test_completions_at_once_publish_and_audit_once(
+    flushable_audit_log, own_data_dir, risk, director, coop_orgs, monkeypatch, tmp_path
+):
+    """Four completions race on a committed pending approval: one publishes, marks and
+    audits it; the others find nothing to do. On PostgreSQL they run at once (the pending
+    rows are locked till the first commits); SQLite takes one writer at a time (and its
+    shared in-memory test database says "table is locked" rather than wait), so there
+    they take turns."""
+    monkeypatch.setenv("LOANQUALITY_AUDIT_CHECKPOINT", str(tmp_path / "audit_checkpoint.jsonl"))
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    latest = dates(own_data_dir)[-1]
+    override = actions.propose(risk, loan["loan_id"], latest, 3, "主营停产")
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_overrides, "write_approved", disk_full)
+        actions.approve(director, override.pk, "同意")
+    assert ApprovalOutbox.objects.get().done_at is None
+
+    real_write, writes = engine_overrides.write_approved, []
+
+    def slow_write(data_dir, rows):  # the real write, slowly: the others arrive meanwhile
+        writes.append([r["override_id"] for r in rows])
+        time.sleep(0.5)
+        real_write(data_dir, rows)
+
+    monkeypatch.setattr(engine_overrides, "write_approved", slow_write)
+    clients = 4
+    turns = threading.Semaphore(1 if connection.vendor == "sqlite" else clients)
+    start = threading.Barrier(clients)
+    results, errors = [], []
+
+    def complete():
+        try:
+            start.wait(timeout=20)
+            with turns:
+                results.append(outbox.complete_pending())
+        except Exception as error:  # reported by the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=complete) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(results, key=bool) == [None] * 3 + [outbox.Completed(latest, [override.pk])]
+    assert writes == [[str(override.pk)]]  # published once
+    assert ApprovalOutbox.objects.get().done_at is not None
+    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
