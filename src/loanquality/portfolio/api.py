@@ -159,28 +159,13 @@ def indicators(request, as_of: Day | None = None, by: list[Grouping] = Query(["t
         raise Http404("尚未结账")
     scope = scope_of(request.user)
     entry = latest_close(lake(), as_of) or {}
-    rows = []
-    for grouping in dict.fromkeys(by):
-        if grouping == "total":
-            group_by, key = selectors.scope_key(scope)
-            found = selectors.metric_rows(as_of, group_by, [key])
-            rows += (
-                [{**r, "group_by": "total", "key": "total"} for r in found]
-                if scope.bank_wide
-                else found
-            )
-        else:
-            rows += selectors.scoped_metric_rows(scope, as_of, grouping)
-    # below the head office "total" is the user's org row, which the org grouping holds too
-    unique: dict[tuple[str, str], dict] = {}
-    for row in rows:
-        unique.setdefault((row["group_by"], row["key"]), row)
+    rows = selectors.indicator_rows(scope, as_of, by)
     return {
         "as_of": as_of.isoformat(),
         "previous_as_of": entry.get("previous_as_of"),
         "ruleset": entry.get("ruleset"),
         "ruleset_sha256": entry.get("ruleset_sha256"),
-        "rows": [_clean(r) for r in unique.values()],
+        "rows": [_clean(r) for r in rows],
     }
 
 

@@ -92,6 +92,22 @@ def scoped_metric_rows(scope: Scope, as_of: dt.date, group_by: str) -> list[dict
     return []
 
 
+def indicator_rows(scope: Scope, as_of: dt.date, groupings: list[str]) -> list[dict]:
+    """The metric rows of ``groupings`` the user may see, each once: "total" is the whole
+    scope (the bank's total row, or below the head office the user's org row, which the
+    org grouping holds too)."""
+    rows: dict[tuple[str, str], dict] = {}
+    for grouping in dict.fromkeys(groupings):
+        if grouping == "total":
+            group_by, key = scope_key(scope)
+            found = metric_rows(as_of, group_by, [key])
+        else:
+            found = scoped_metric_rows(scope, as_of, grouping)
+        for row in found:
+            rows.setdefault((row["group_by"], row["key"]), row)
+    return list(rows.values())
+
+
 def officers_of(scope: Scope, as_of: dt.date, orgs: list[str] | None = None) -> list[str]:
     """Staff ids of the officers who belong to ``orgs`` (default: the whole scope), by the
     staff table of the latest import up to ``as_of``."""

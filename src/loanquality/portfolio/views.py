@@ -135,16 +135,10 @@ def analysis_export(request):
     if as_of is None:
         raise Http404("尚未结账")
     groupings = ["total", *GROUPING_LABELS] if scope.bank_wide else ["org", "manager"]
-    rows = [
-        row
-        for g in dict.fromkeys(groupings)
-        for row in (
-            selectors.metric_rows(as_of, "total")
-            if g == "total" and scope.bank_wide
-            else selectors.scoped_metric_rows(scope, as_of, g)
-        )
-    ]
-    document = {"as_of": as_of.isoformat(), "rows": rows}
+    document = {
+        "as_of": as_of.isoformat(),
+        "rows": selectors.indicator_rows(scope, as_of, groupings),
+    }
     return xlsx_attachment(
         reports.render(document, "xlsx", "indicators"), f"indicators-{as_of}.xlsx"
     )
