@@ -38,7 +38,15 @@ def test_dashboard_ratio_is_the_subtrees_npl_over_its_balance(officer, places, d
     assert f"{shown:.2%}" in page.content.decode()
 
 
-def test_analysis_drills_from_the_bank_to_coops_outlets_and_officers(head_office, places):
+def _on_the_books(data_dir, keep) -> list[dict]:
+    """The latest close's loans on the books (neither written off nor off balance) that
+    ``keep`` accepts, read from the lake."""
+    lake = Lake(data_dir)
+    loans = lake.read("classified", lake.as_ofs("classified")[-1]).to_pylist()
+    return [r for r in loans if not r["written_off"] and not r["off_balance"] and keep(r)]
+
+
+def test_analysis_drills_from_the_bank_to_coops_outlets_and_officers(head_office, places, data_dir):
     client = logged_in(head_office)
     bank = client.get("/analysis/")
     assert places.coop in [r["key"] for r in bank.context["rows"]]
@@ -46,25 +54,37 @@ def test_analysis_drills_from_the_bank_to_coops_outlets_and_officers(head_office
     assert {r["key"] for r in coop.context["rows"]} == set(org_tree().children(places.coop))
     assert coop.context["officers"], "a co-op lists the officers who belong to it"
     officer_row = coop.context["officers"][0]
-    # the officer's loans on the books add up to the officer's balance on the metric row
-    listed = client.get("/loans/", {"manager": officer_row["key"]})
-    assert abs(listed.context["result"].total_balance - officer_row["balance"]) < 0.01
-    assert listed.context["result"].total == officer_row["loan_count"] - _written_off(officer_row)
+    # the officer's loans (as 管户) on the books, counted and summed from the lake: the
+    # metric row and the officer's loan list both show exactly these
+    theirs = _on_the_books(data_dir, lambda r: r["manager_id"] == officer_row["key"])
+    assert theirs
+    by_hand = round(sum(r["balance"] for r in theirs), 2)
+    assert (officer_row["loan_count"], round(officer_row["balance"], 2)) == (len(theirs), by_hand)
+    listed = client.get("/loans/", {"manager": officer_row["key"]}).context["result"]
+    assert (listed.total, round(listed.total_balance, 2)) == (len(theirs), by_hand)
     # an outlet has neither sub-units nor staff of its own: it links to its loan list
     outlet = client.get("/analysis/", {"org": places.outlet})
-    assert outlet.context["rows"] == []
-    assert "查看本机构贷款清单" in outlet.content.decode()
-
-
-def _written_off(row) -> int:
-    """loan_count counts every loan of the ledger; the list shows those on the books."""
-    return row["loan_count"] - sum(row[f"count_c{k}"] for k in range(1, 6))
+    assert (outlet.context["rows"], outlet.context["officers"]) == ([], [])
+    as_of = outlet.context["as_of"].isoformat()
+    link = f'<a href="/loans/?as_of={as_of}&org={places.outlet}">查看本机构贷款清单 →</a>'
+    assert outlet.content.decode().count(link) == 1
 
 
 def test_npl_link_lists_exactly_the_npl_loans(head_office, places, data_dir):
-    page = logged_in(head_office).get("/loans/", {"org": places.coop, "kind": "npl"})
-    coop_row = logged_in(head_office).get("/analysis/", {"org": places.coop}).context["self_row"]
-    assert abs(page.context["result"].total_balance - coop_row["npl_balance"]) < 0.01
+    client = logged_in(head_office)
+    page = client.get("/loans/", {"org": places.coop, "kind": "npl"})
+    coop_row = client.get("/analysis/", {"org": places.coop}).context["self_row"]
+    coop_orgs = set(org_tree().subtree(places.coop))
+    npl = _on_the_books(data_dir, lambda r: r["org_id"] in coop_orgs and r["final_category"] >= 3)
+    assert npl
+    by_hand = round(sum(r["balance"] for r in npl), 2)
+    result = page.context["result"]
+    assert (result.total, round(result.total_balance, 2)) == (len(npl), by_hand)
+    assert round(coop_row["npl_balance"], 2) == by_hand
+    # the first page: the largest NPL loans by hand (balance descending, loan id on ties)
+    first = sorted(npl, key=lambda r: (-r["balance"], r["loan_id"]))[: len(result.rows)]
+    assert [r["loan_id"] for r in result.rows] == [r["loan_id"] for r in first]
+    assert {r["final_category"] for r in result.rows} <= {3, 4, 5}
 
 
 def test_loan_detail_shows_every_close_with_reasons(head_office, data_dir):
@@ -128,12 +148,21 @@ def test_a_good_upload_publishes_and_a_close_runs_from_the_page(head_office, own
     run = CloseRun.objects.get()
     assert (run.status, run.percent) == ("done", 100), run.error
     assert lake.has("metrics", NEW_DATE)
-    assert "已完成" in client.get(f"/operations/close/{run.pk}/").content.decode()
+    status = client.get(f"/operations/close/{run.pk}/").content.decode()
+    assert status.startswith(f'<tr id="close-run-{run.pk}" >')  # done: no longer polled
+    assert '<td class="status">已完成</td>' in status
+    assert ">100%</div>" in status
 
 
 def test_closing_a_date_never_imported_is_refused(head_office):
     answer = logged_in(head_office).post("/operations/close/", {"as_of": "2031-01-31"}, follow=True)
-    assert "尚未导入借据台账" in answer.content.decode()
+    assert answer.redirect_chain == [("/operations/close/", 302)]
+    refused = [(m.level_tag, str(m)) for m in answer.context["messages"]]
+    assert refused == [("error", "报告日 2031-01-31 尚未导入借据台账，不能结账")]
+    assert (
+        '<div class="alert alert-danger py-1">报告日 2031-01-31 尚未导入借据台账，不能结账</div>'
+        in answer.content.decode()
+    )
     assert not CloseRun.objects.exists()
 
 
@@ -152,7 +181,7 @@ def test_a_malformed_or_out_of_range_report_date_is_400_in_chinese(head_office):
         page = client.get(url)
         # then it is refused with the reason, in Chinese
         assert page.status_code == 400, url
-        assert message in page.content.decode(), url
+        assert f'<p class="mb-1">{message}</p>' in page.content.decode(), url
 
 
 def test_a_report_date_never_closed_is_404_saying_so_in_chinese(head_office):
@@ -163,8 +192,8 @@ def test_a_report_date_never_closed_is_404_saying_so_in_chinese(head_office):
     unknown = client.get("/no-such-page/")
     # then both are 404 pages in Chinese
     assert (never_closed.status_code, unknown.status_code) == (404, 404)
-    assert "该报告日尚未结账" in never_closed.content.decode()
-    assert "没有您要找的页面或数据" in unknown.content.decode()
+    assert '<p class="mb-1">该报告日尚未结账</p>' in never_closed.content.decode()
+    assert '<p class="mb-1">没有您要找的页面或数据。</p>' in unknown.content.decode()
 
 
 def test_a_page_number_past_any_ledger_is_an_empty_page(head_office):

@@ -126,16 +126,37 @@ def test_api_loans_list_and_detail_are_scoped(client, officer, places, data_dir)
     assert searched["total"] == 0
 
 
-def test_api_indicators_are_scoped(client, officer, head_office, places):
+def test_api_indicators_are_scoped(client, officer, head_office, places, data_dir):
     mine = client.get(
         "/api/v1/indicators", {"by": ["total", "org"]}, **api_client(client, officer)
     ).json()
     outlet_orgs = set(org_tree().subtree(places.outlet))
-    assert {r["key"] for r in mine["rows"] if r["group_by"] == "org"} <= outlet_orgs
-    # for a user below the head office, "total" is their own subtree's row
-    assert [r["key"] for r in mine["rows"] if r["group_by"] == "org"].count(places.outlet) >= 1
+    lake = Lake(data_dir)
+    closed = {
+        r["key"]: r
+        for r in lake.read("metrics", lake.as_ofs("metrics")[-1]).to_pylist()
+        if r["group_by"] == "org" and r["key"] in outlet_orgs
+    }
+    keys = [(r["group_by"], r["key"]) for r in mine["rows"]]
+    # every row once: below the head office "total" is the user's own org row, which the
+    # org grouping holds too, so it must not come twice
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    # exactly the org rows of the outlet's subtree the close wrote, and no bank total
+    assert sorted(keys) == sorted(("org", k) for k in closed)
+    assert ("org", places.outlet) in keys
+    outlet = next(r for r in mine["rows"] if r["key"] == places.outlet)
+    assert (outlet["loan_count"], outlet["balance"]) == (
+        closed[places.outlet]["loan_count"],
+        closed[places.outlet]["balance"],
+    )
     bank = client.get("/api/v1/indicators", {"by": "product"}, **api_client(client, head_office))
-    assert bank.json()["rows"]
+    products = {r["key"] for r in bank.json()["rows"]}
+    assert products == {
+        r["key"]
+        for r in lake.read("metrics", lake.as_ofs("metrics")[-1]).to_pylist()
+        if r["group_by"] == "product"
+    }
+    assert products  # the generated bank has products
     hidden = client.get("/api/v1/indicators", {"by": "product"}, **api_client(client, officer))
     assert hidden.json()["rows"] == []
 
