@@ -1,8 +1,10 @@
 """The loanquality command: exit status 2 and both languages on bad input, nothing written."""
 
+import re
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from helpers import LEDGER_ROWS, snapshot, write_ledger, write_orgs
@@ -29,8 +31,19 @@ def test_import_prints_a_summary(tmp_path):
         orgs,
     )
     assert result.exit_code == 0, result.output
-    assert "loans" in result.output
-    assert (tmp_path / "data/lake/loans/as_of=2024-01-31/part-0.parquet").exists()
+    lines = result.output.splitlines()
+    assert "导入完成 imported 2024-01-31" in lines
+    # the summary table: one row per table imported, with its row count
+    counts = dict(re.findall(r"^│ (\w+) +│ +(\d+) │$", result.output, re.MULTILINE))
+    assert counts == {"loans": "3", "orgs": "3"}
+    assert re.search(r"^import id / 导入批次: \d{8}T\d{12}Z-[0-9a-f]{6}$", result.output, re.M)
+    # and the lake holds the three loans, amounts read as numbers ("50,000.00" is 50 000)
+    written = pq.read_table(tmp_path / "data/lake/loans/as_of=2024-01-31/part-0.parquet")
+    assert written.select(["loan_id", "balance", "written_off"]).to_pylist() == [
+        {"loan_id": "L001", "balance": 50_000.0, "written_off": False},
+        {"loan_id": "L002", "balance": 1_200_000.0, "written_off": False},
+        {"loan_id": "L003", "balance": 0.0, "written_off": True},
+    ]
 
 
 def test_bad_input_exits_2_says_it_in_both_languages_and_writes_nothing(tmp_path):

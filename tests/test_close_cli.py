@@ -1,6 +1,10 @@
 """``loanquality close``, ``indicators`` and ``migration`` on a generated bank."""
 
+import csv
+import io
 import json
+import os
+import re
 
 import openpyxl
 import pytest
@@ -52,7 +56,21 @@ def test_indicators_json_has_every_metric(bank):
     totals = [r for r in document["rows"] if r["group_by"] == "total"]
     assert len(totals) == 1
     assert set(totals[0]) == {"group_by", "key", "label", *(m.id for m in CATALOGUE)}
-    assert 0 < totals[0]["npl_ratio"] < 1
+    # the ratio by hand: NPL (category 3-5) balance over the balance of loans on the books
+    live = [
+        r
+        for r in Lake(data).read("classified", feb).to_pylist()
+        if not r["written_off"] and not r["off_balance"]
+    ]
+    npl = sum(r["balance"] for r in live if r["final_category"] >= 3)
+    assert npl > 0
+    assert totals[0]["npl_ratio"] == pytest.approx(npl / sum(r["balance"] for r in live))
+    assert totals[0]["loan_count"] == len(live)
+    # and one org row per org of the close, the root's row holding the whole bank
+    orgs = [r for r in document["rows"] if r["group_by"] == "org"]
+    assert sorted(r["key"] for r in orgs) == sorted(
+        r["key"] for r in Lake(data).read("metrics", feb).to_pylist() if r["group_by"] == "org"
+    )
 
 
 def test_indicators_xlsx_has_chinese_sheets_headers_and_percentages(bank, tmp_path):
@@ -81,15 +99,31 @@ def test_indicators_xlsx_has_chinese_sheets_headers_and_percentages(bank, tmp_pa
     assert headers[:4] == ["分组", "代码", "名称", "贷款笔数"]
     column = headers.index("不良贷款率") + 1
     assert sheet.cell(2, column).number_format == "0.00%"
+    # the cell holds the ratio itself (a fraction shown as a percentage), the close's figure
+    (total,) = [r for r in Lake(data).read("metrics", feb).to_pylist() if r["group_by"] == "total"]
+    assert sheet.cell(2, column).value == pytest.approx(total["npl_ratio"])
+    assert sheet.cell(2, 4).value == total["loan_count"]
+    assert sheet.max_row == 2  # the one total row under its header
 
 
 def test_migration_csv(bank):
     data, (_, feb) = bank
     result = run("migration", "--data-dir", data, "--as-of", feb, "--format", "csv")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("group_by,key,label,from_category,to_state,loan_count")
-    assert len(lines) > 5
+    assert result.stdout.startswith("\ufeff")  # so Excel reads the UTF-8
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    # every cell of the bank's total matrix, as the close wrote it, in the same order
+    expected = [
+        r for r in Lake(data).read("migration", feb).to_pylist() if r["group_by"] == "total"
+    ]
+    assert list(rows[0]) == list(expected[0])
+    assert [(r["from_category"], r["to_state"]) for r in rows] == [
+        (str(r["from_category"]), r["to_state"]) for r in expected
+    ]
+    assert [float(r["opening_balance"]) for r in rows] == [r["opening_balance"] for r in expected]
+    assert sum(float(r["loan_count"]) for r in rows if r["from_category"] == "1") == sum(
+        r["loan_count"] for r in expected if r["from_category"] == 1
+    )
 
 
 def test_close_without_an_import_exits_2_and_writes_nothing(bank):
@@ -97,7 +131,12 @@ def test_close_without_an_import_exits_2_and_writes_nothing(bank):
     before = snapshot(data)
     result = run("close", "--data-dir", data, "--as-of", "2030-01-31")
     assert result.exit_code == 2
-    assert "尚未导入借据台账" in result.output
+    assert result.output.splitlines() == [
+        "close value '2030-01-31': no ledger imported for this date: import it first",
+        "    close 值'2030-01-31'：该报告日尚未导入借据台账，请先导入",
+        "1 problem(s) / 共 1 处错误",
+        "Nothing was written. / 未写入任何数据。",
+    ]
     assert snapshot(data) == before
 
 
@@ -105,7 +144,12 @@ def test_indicators_of_a_date_never_closed_exits_2(bank):
     data, _ = bank
     result = run("indicators", "--data-dir", data, "--as-of", "2030-01-31")
     assert result.exit_code == 2
-    assert "尚未结账" in result.output
+    assert result.output.splitlines() == [
+        "indicators value '2030-01-31': no close for this date: run loanquality close first",
+        "    indicators 值'2030-01-31'：该报告日尚未结账，请先运行月末结账",
+        "1 problem(s) / 共 1 处错误",
+        "Nothing was written. / 未写入任何数据。",
+    ]
 
 
 def test_reclosing_a_date_replaces_its_results_and_keeps_the_old_in_history(bank):
@@ -129,6 +173,18 @@ def test_a_second_close_of_a_date_is_refused_while_the_first_runs(bank):
         result = run("close", "--data-dir", data, "--as-of", feb)
     # then
     assert result.exit_code == 2
-    assert "another import or close is running on this data directory (close 2024" in result.output
-    assert "该数据目录正在进行另一项导入或结账" in result.output
+    english, chinese, *rest = result.output.splitlines()
+    holder = rf"close {feb}, pid {os.getpid()}"  # this process holds the lock
+    since = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+    assert re.fullmatch(
+        rf"{re.escape(str(data))}: another import or close is running on this data directory "
+        rf"\({holder}, since {since}\); try again when it has finished",
+        english,
+    ), english
+    assert re.fullmatch(
+        rf"    {re.escape(str(data))}：该数据目录正在进行另一项导入或结账"
+        rf"（close {feb}，进程 {os.getpid()}，开始于 {since}），请待其完成后再试",
+        chinese,
+    ), chinese
+    assert rest == ["1 problem(s) / 共 1 处错误", "Nothing was written. / 未写入任何数据。"]
     assert snapshot(data) == before
