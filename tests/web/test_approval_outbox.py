@@ -186,7 +186,7 @@ def test_completing_twice_is_a_no_op(own_data_dir, risk, director, coop_orgs, mo
 
 
 def test_the_servers_next_start_closes_again_from_the_pending_approval(
-    own_data_dir, risk, director, coop_orgs, monkeypatch
+    own_data_dir, risk, director, coop_orgs, monkeypatch, settings
 ):
     (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
     latest = dates(own_data_dir)[-1]
@@ -197,7 +197,10 @@ def test_the_servers_next_start_closes_again_from_the_pending_approval(
         actions.approve(director, override.pk, "同意")
     assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 1
 
-    run = complete_pending_approvals()  # as the server's start calls it
+    # as the server's start calls it, before its workers: closed in this thread, though
+    # the server's closes run in threads of their own
+    settings.CLOSE_IN_BACKGROUND = True
+    run = complete_pending_approvals(wait=True)
 
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, run.error

@@ -249,10 +249,11 @@ def start_close(user, as_of: dt.date) -> CloseRun:
     return run
 
 
-def start_reclose(user, as_of: dt.date, cause: str) -> CloseRun:
+def start_reclose(user, as_of: dt.date, cause: str, *, background: bool | None = None) -> CloseRun:
     """Close ``as_of`` again, and every closed date after it (each builds on the one
     before), so that a change such as an approved 认定 shows at once. It waits for a
-    close already running to finish. Run on behalf of ``user`` whatever their role."""
+    close already running to finish. Run on behalf of ``user`` whatever their role; in
+    a thread of its own as the settings say, unless ``background`` says otherwise."""
     dates = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= as_of]
     with transaction.atomic():
         run = CloseRun.objects.create(
@@ -270,7 +271,7 @@ def start_reclose(user, as_of: dt.date, cause: str) -> CloseRun:
             cause=cause,
             dates=[str(d) for d in dates],
         )
-    if settings.CLOSE_IN_BACKGROUND:
+    if settings.CLOSE_IN_BACKGROUND if background is None else background:
         threading.Thread(target=_close_in_thread, args=(run.pk, dates), daemon=True).start()
     else:
         _close(run, dates)
@@ -374,12 +375,15 @@ def _with_pending_approvals(run: CloseRun, dates: list[dt.date]) -> list[dt.date
     return dates
 
 
-def complete_pending_approvals() -> CloseRun | None:
+def complete_pending_approvals(*, wait: bool = False) -> CloseRun | None:
     """At a server's start: if an approval's 认定 is not yet published (its process died
     before), close again from its date on behalf of its checker; the close publishes it
-    first. None when every approval is published."""
+    first. ``wait``: in this thread, returning once it has finished (before a server
+    forks its workers, no thread of this process may be using the database). None when
+    every approval is published."""
     pending = outbox.pending_since()
     if pending is None:
         return None
     cause = f"认定#{pending.override_id} 生效（补发布）"
-    return start_reclose(pending.override.checker, pending.as_of, cause=cause)
+    background = False if wait else None
+    return start_reclose(pending.override.checker, pending.as_of, cause, background=background)
