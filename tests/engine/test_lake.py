@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -185,8 +186,14 @@ def test_an_import_is_refused_while_another_writer_holds_the_data_directory(tmp_
     with Lake(data).writing("close", JAN), pytest.raises(InputRejected) as refused:
         import_as_of(data, FEB, files)
     # then
-    assert "another import or close is running" in str(refused.value)
-    assert "正在进行另一项导入或结账（close 2024-01-31" in str(refused.value)
+    (problem,) = refused.value.problems
+    assert problem.english.startswith(
+        f"another import or close is running on this data directory (close 2024-01-31, pid "
+        f"{os.getpid()}, since "
+    )
+    assert problem.chinese.startswith(
+        f"该数据目录正在进行另一项导入或结账（close 2024-01-31，进程 {os.getpid()}，开始于 "
+    )
     assert snapshot(data) == before
 
 
@@ -244,8 +251,11 @@ def test_rejected_input_changes_not_one_byte(tmp_path, files):
     before = snapshot(data)
     bad = [["L001", "C001", "农户", "B01", "oops", "2024-01-05", "2025-01-05", "正常", "否"]]
     files["loans"] = write_ledger(tmp_path / "bad" / "loans.csv", bad)
-    with pytest.raises(InputRejected):
+    with pytest.raises(InputRejected, match="line 2 column balance value 'oops'") as refused:
         import_as_of(data, FEB, files)
+    assert [(p.file, p.line, p.column, p.value) for p in refused.value.problems] == [
+        ("loans.csv", 2, "balance", "oops")
+    ]
     assert snapshot(data) == before
 
 
@@ -257,7 +267,10 @@ def test_without_an_org_table_the_ledger_orgs_become_flat_units(tmp_path, files)
         "B01": ROOT_ORG_ID,
         "B02": ROOT_ORG_ID,
     }
-    assert any("未提供机构表" in w for w in result.warnings)
+    assert result.warnings == [
+        "no org table given: each org_id of the ledger becomes a unit under one root"
+        " / 未提供机构表：台账中的机构号均作为总行下的一级机构"
+    ]
     assert json.loads((tmp_path / "data/import_log.jsonl").read_text())["orgs_source"] == (
         "synthesized"
     )

@@ -4,13 +4,17 @@ errors (the schemathesis run over the whole schema is in test_api_schema.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from conftest import PASSWORD, loan_in
 from helpers import snapshot
 from loanquality.accounts.actions import issue_token
+from loanquality.accounts.models import ApiToken
 from loanquality.common.scope import org_tree
 from loanquality.engine.close import close_log
 from loanquality.engine.lake import Lake
@@ -34,7 +38,18 @@ def test_token_for_a_wrong_password_is_refused_in_chinese(client, officer):
         {"username": "officer", "password": PASSWORD},
         content_type="application/json",
     )
-    assert len(good.json()["token"]) >= 40
+    assert good.status_code == 200
+    (token,) = good.json().values()  # {"token": ...} and nothing else
+    # 32 random bytes, URL-safe base64 without padding: 43 characters
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token), token
+    # only its SHA-256 is kept, for the officer, valid 30 days from now
+    (kept,) = ApiToken.objects.filter(user=officer)
+    assert kept.digest == hashlib.sha256(token.encode()).hexdigest()
+    assert abs(kept.expires_at - timezone.now() - dt.timedelta(days=30)) < dt.timedelta(minutes=1)
+    # and it opens the API: the closes list answers with it, and refuses a wrong one
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.get("/api/v1/closes", **auth).status_code == 200
+    assert client.get("/api/v1/closes", HTTP_AUTHORIZATION=f"Bearer {token}x").status_code == 401
 
 
 def test_loan_detail_has_the_classification_and_its_history(client, head_office, data_dir):

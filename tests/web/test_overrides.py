@@ -18,6 +18,7 @@ from loanquality.accounts.actions import issue_token
 from loanquality.audit.models import AuditEntry
 from loanquality.common.scope import org_tree
 from loanquality.engine.lake import Lake
+from loanquality.engine.schema import CATEGORY_LABELS
 from loanquality.operations.actions import start_close
 from loanquality.overrides import actions
 from loanquality.overrides.models import Status
@@ -159,17 +160,36 @@ def test_only_the_maker_withdraws_and_only_while_pending(data_dir, risk, directo
 
 
 def test_an_upgrade_above_the_rule_category_is_refused_saying_why(data_dir, head_office):
-    loan = an_npl_loan_not_released(data_dir)
+    # given: an NPL loan held by UPG, with room for a worse category than its own
+    rows = Lake(data_dir).read("classified", latest(data_dir)).to_pylist()
+    loan = next(
+        r
+        for r in rows
+        if r["rule_category"] in (3, 4)
+        and r["final_category"] == r["rule_category"]
+        and "UPG" in r["reasons"].split(";")
+        and r["balance"] > 0
+        and not r["written_off"]
+        and not r["upgrade_allowed"]
+    )
     with pytest.raises(ValidationError) as refused:
         actions.propose(head_office, loan["loan_id"], latest(data_dir), 2, "已恢复还款")
-    message = refused.value.messages[0]
-    assert message.startswith("不能认定为关注：规则分类为")
-    assert "UPG" in message
-    assert "正常还款满 2 期且不少于 6 个月" in message
-    # a downgrade of the same loan is always allowed
-    worse = min(5, loan["final_category"] + 1)
-    if worse != loan["final_category"]:
-        actions.propose(head_office, loan["loan_id"], latest(data_dir), worse, "担保落空")
+    assert refused.value.messages == [
+        f"不能认定为关注：规则分类为{CATEGORY_LABELS[loan['rule_category']]}"
+        f"（依据 {loan['reasons']}），优于规则分类的认定须满足不良贷款上调条件"
+        "（UPG：已还清拖欠本息，此后正常还款满 2 期且不少于 6 个月），"
+        "该贷款尚未满足，结账时不会采纳"
+    ]
+    assert not actions.Override.objects.exists()
+    # a downgrade of the same loan, one category worse, is allowed
+    worse = loan["final_category"] + 1
+    override = actions.propose(head_office, loan["loan_id"], latest(data_dir), worse, "担保落空")
+    assert (override.loan_id, override.category_before, override.category, override.status) == (
+        loan["loan_id"],
+        loan["final_category"],
+        worse,
+        Status.PENDING,
+    )
 
 
 def test_only_the_latest_close_and_one_pending_proposal_per_loan(data_dir, head_office, coop_orgs):
