@@ -111,7 +111,6 @@ def test_a_cli_import_and_close_each_write_one_audit_row_through_the_actions(
     started on the test database, so starting and opening are noted, not done). The first
     import's database is opened only once the lake has published it."""
     from loanquality.audit.models import AuditEntry
-    from loanquality.common import runtime
 
     # given: a data dir not made yet, the settings pointing at it
     data_dir = tmp_path / "data"
@@ -119,10 +118,12 @@ def test_a_cli_import_and_close_each_write_one_audit_row_through_the_actions(
     as_of = bank.as_ofs[0]
     opened = []
     monkeypatch.setattr(operations_cli, "as_os_user", real_as_os_user)
-    monkeypatch.setattr(operations_cli, "_settings_only", lambda d: opened.append(("settings", d)))
+    monkeypatch.setattr(operations_cli, "setup_django", lambda d: opened.append(("settings", d)))
     monkeypatch.setattr(operations_cli, "open_checked", lambda d: opened.append(("checked", d)))
     monkeypatch.setattr(
-        runtime, "open_database", lambda d: opened.append(("database", Lake(d).has("loans", as_of)))
+        operations_cli,
+        "open_database",
+        lambda d: opened.append(("database", Lake(d).has("loans", as_of))),
     )
     files = [f"--{table}={path}" for table, path in bank.files(as_of).items()]
     # when

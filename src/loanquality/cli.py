@@ -233,8 +233,8 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the bank only.")] = False,
 ) -> None:
     """Generate a synthetic bank, import and close every month, serve the web UI. 演示。"""
-    from loanquality.common.runtime import serve
     from loanquality.demo import DEMO_PASSWORD, build_demo_bank, demo_users
+    from loanquality.web.server import serve
 
     with refusals():  # its months and users go through the audited actions
         build_demo_bank(
@@ -262,7 +262,7 @@ def serve_command(
     workers: Annotated[int, typer.Option(help="gunicorn worker processes")] = 2,
 ) -> None:
     """Run the web application and API (gunicorn). 启动网页服务。"""
-    from loanquality.common.runtime import serve
+    from loanquality.web.server import serve
 
     open_checked(data_dir)
     _require_free_port(host, port)

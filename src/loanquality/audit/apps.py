@@ -10,3 +10,8 @@ class AuditConfig(AppConfig):
         fields={"as_of": "报告日", "by": "操作人", "via": "发起方式"},
         values={"via": {"cli": "命令行", "demo": "演示数据", "web": "网页"}},
     )
+
+    def check_startup(self) -> None:
+        from loanquality.audit.actions import check_configuration
+
+        check_configuration()

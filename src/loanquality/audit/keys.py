@@ -15,19 +15,16 @@ import stat
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+
+from loanquality.common.errors import Misconfigured
 
 KEY_ENV = "LOANQUALITY_AUDIT_KEY"
 KEY_FILE_ENV = "LOANQUALITY_AUDIT_KEY_FILE"
 MIN_KEY_LENGTH = 32
 
 
-class AuditConfigError(ImproperlyConfigured):
+class AuditConfigError(Misconfigured):
     """The key or the checkpoint is set up wrong: said in English and in Chinese."""
-
-    def __init__(self, english: str, chinese: str):
-        super().__init__(f"{english}\n{chinese}")
-        self.english, self.chinese = english, chinese
 
 
 def audit_key(*, may_create: bool) -> bytes:

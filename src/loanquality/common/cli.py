@@ -103,13 +103,13 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def audit_configured() -> Iterator[None]:
-    """A missing or exposed audit key, or an unreadable checkpoint: said in both languages,
-    exit 2 (a traceback would bury it)."""
-    from loanquality.audit.keys import AuditConfigError
+    """A setting the system cannot run with (a missing or exposed audit key, an unreadable
+    checkpoint): said in both languages, exit 2 (a traceback would bury it)."""
+    from loanquality.common.errors import Misconfigured
 
     try:
         yield
-    except AuditConfigError as error:
+    except Misconfigured as error:
         err_console.print(f"{error.english}\n{error.chinese}", markup=False)
         raise typer.Exit(2) from None
 
@@ -118,7 +118,7 @@ def audit_configured() -> Iterator[None]:
 def refusals() -> Iterator[None]:
     """What an action refuses, ended with its message and exit 2 rather than a traceback:
     ``InputRejected`` (every problem, both languages), ``ValidationError`` and
-    ``PermissionDenied`` (the actions' Chinese reasons), ``AuditConfigError``."""
+    ``PermissionDenied`` (the actions' Chinese reasons), ``Misconfigured``."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
     with audit_configured():
@@ -133,15 +133,14 @@ def refusals() -> Iterator[None]:
 
 
 def open_checked(data_dir: Path) -> None:
-    """Open the database of ``data_dir`` (Django set up, migrations applied) and check the
-    audit key and checkpoint, before anything can need them (exit 2 when wrong)."""
-    from loanquality.common.runtime import open_database
+    """Open the database of ``data_dir`` (Django set up, migrations applied) and run every
+    app's start-up check (the audit key and checkpoint …), before anything can need them
+    (exit 2 when one fails)."""
+    from loanquality.common.runtime import check_startup, open_database
 
     with audit_configured():
         open_database(data_dir)
-        from loanquality.audit.actions import check_configuration  # needs Django set up
-
-        check_configuration()
+        check_startup()
 
 
 class DjangoGroup(typer.Typer):

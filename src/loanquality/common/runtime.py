@@ -1,4 +1,4 @@
-"""Starting Django from the CLI: settings for a data directory, migrations, the server."""
+"""Starting Django from the CLI: settings for a data directory, migrations, start-up checks."""
 
 from __future__ import annotations
 
@@ -33,8 +33,32 @@ def open_database(data_dir: Path) -> None:
     """Start Django on ``data_dir`` and bring its database up to date (every CLI command
     that touches users or the audit log starts here)."""
     setup_django(data_dir)
+    Path(data_dir).mkdir(parents=True, exist_ok=True)  # the SQLite file's folder
     migrate()
     _make_private(Path(data_dir))
+    _keep_secret_key()
+
+
+def _keep_secret_key() -> None:
+    """The key this process started with on a data dir not made then, kept in the data dir
+    now that it exists, so that the server's workers and every later process sign alike."""
+    from django.conf import settings
+
+    path = settings.SECRET_KEY_FILE
+    if not os.environ.get("SECRET_KEY") and not path.exists():
+        path.write_text(settings.SECRET_KEY, encoding="utf-8")
+        path.chmod(0o600)
+
+
+def check_startup() -> None:
+    """Run each installed app's ``check_startup`` (an AppConfig method raising
+    ``Misconfigured``), so that a server or command refuses to start on a setting it
+    cannot run with instead of failing at the first request that needs it."""
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if check := getattr(config, "check_startup", None):
+            check()
 
 
 def _make_private(data_dir: Path) -> None:
@@ -46,26 +70,3 @@ def _make_private(data_dir: Path) -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]).exists():
         Path(database["NAME"]).chmod(0o600)
-
-
-def serve(host: str, port: int, workers: int = 2) -> None:
-    """Collect static files and run the WSGI app under gunicorn."""
-    from django.core.management import call_command
-    from gunicorn.app.base import BaseApplication
-
-    call_command("collectstatic", interactive=False, verbosity=0)
-    from loanquality.web.wsgi import application  # after: WhiteNoise indexes files on load
-
-    class Server(BaseApplication):
-        def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
-            self.cfg.set("timeout", 300)  # an import of a large ledger runs in the request
-            self.cfg.set("limit_request_line", 8190)  # gunicorn's most: long filter URLs
-            self.cfg.set("accesslog", "-")
-
-        def load(self):
-            return application
-
-    Server().run()

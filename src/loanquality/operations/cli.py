@@ -13,8 +13,6 @@ published its first import.
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +30,7 @@ from loanquality.common.cli import (
     refusals,
     step_progress,
 )
+from loanquality.common.runtime import open_database, setup_django
 from loanquality.engine.convert import MappingProfile
 
 app = typer.Typer()  # no name: its commands are the top level's
@@ -138,29 +137,11 @@ def as_os_user(data_dir: Path, action: str, *args: Any, **kwargs: Any) -> Any:
     if made:
         open_checked(data_dir)
     else:
-        _settings_only(data_dir)
+        setup_django(data_dir)  # the settings make nothing in a data dir not made yet
     from loanquality.audit.runs import os_user
-    from loanquality.common.runtime import open_database
     from loanquality.operations import actions
 
     operator = actions.Operator(os_user(), via="cli")
     if not made:
         kwargs["open_audit_log"] = partial(open_database, data_dir)
     return getattr(actions, action)(operator, *args, data_dir=data_dir, **kwargs)
-
-
-def _settings_only(data_dir: Path) -> None:
-    """Start Django on a data dir not made yet without making it. The settings write the
-    data dir's secret key when ``SECRET_KEY`` is unset; this process signs nothing (no
-    session, no token), so it runs on a throwaway one and the server writes the real one
-    on its first start."""
-    from loanquality.common.runtime import setup_django
-
-    if os.environ.get("SECRET_KEY"):
-        setup_django(data_dir)
-        return
-    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    try:
-        setup_django(data_dir)
-    finally:
-        del os.environ["SECRET_KEY"]

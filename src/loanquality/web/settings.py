@@ -3,7 +3,9 @@
 LOANQUALITY_DATA_DIR  the data directory (lake, uploads, SQLite file); default ./data
 DATABASE_URL          e.g. postgres://user@127.0.0.1:5432/loanquality; default SQLite in
                       the data dir
-SECRET_KEY            default: generated once and kept in <data dir>/secret_key
+SECRET_KEY            default: generated once and kept in <data dir>/secret_key (a process
+                      on a data dir not made yet keeps it in memory, and writes it when
+                      it makes the data dir: see common.runtime.open_database)
 LOANQUALITY_DEBUG     1 for development
 ALLOWED_HOSTS         comma separated; default 127.0.0.1,localhost
 LOANQUALITY_OVERRIDE_DIRECTOR_ABOVE
@@ -24,15 +26,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LOANQUALITY_DATA_DIR", "data")).resolve()
 
 
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+
+
 def _secret_key() -> str:
+    """From the environment, else the data dir's key file (made now if the data dir exists);
+    a data dir not made yet is not made for its key: only what is written into it makes it
+    (a refused first import must leave none)."""
     if key := os.environ.get("SECRET_KEY"):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    if not DATA_DIR.exists():
+        return secrets.token_urlsafe(50)
+    if not SECRET_KEY_FILE.exists():
+        SECRET_KEY_FILE.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        SECRET_KEY_FILE.chmod(0o600)
+    return SECRET_KEY_FILE.read_text(encoding="utf-8").strip()
 
 
 SECRET_KEY = _secret_key()

@@ -8,6 +8,6 @@ keep_files_private()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loanquality.web.settings")
 application = get_wsgi_application()
 
-from loanquality.audit.actions import check_configuration  # noqa: E402 - needs Django set up
+from loanquality.common.runtime import check_startup  # noqa: E402 - needs Django set up
 
-check_configuration()  # a bad audit key stops the server here, not as a 500 per change
+check_startup()  # a bad audit key stops the server here, not as a 500 per change
