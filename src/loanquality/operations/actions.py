@@ -31,22 +31,10 @@ from loanquality.engine.lake import Lake
 from loanquality.engine.locks import hold_for_life, is_held
 from loanquality.engine.problems import InputRejected, raise_together
 from loanquality.engine.rules import RuleSet
+from loanquality.engine.schema import IMPORT_TABLES
 from loanquality.operations.models import CloseRun, ImportRun, Status
 from loanquality.overrides import outbox
 
-IMPORTABLE = (
-    "loans",
-    "orgs",
-    "staff",
-    "schedules",
-    "repayments",
-    "customers",
-    "collateral",
-    "guarantees",
-    "bureau",
-    "provisions",
-    "capital",
-)
 WORKERS = ".workers"  # in the data dir: one lock file per server process running closes
 DEAD_RUN = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
 
@@ -93,7 +81,7 @@ def import_uploads(
     date's by far fewer loans without ``replace_smaller``.
     """
     require_operator(user)
-    unknown = set(uploads) - set(IMPORTABLE)
+    unknown = set(uploads) - set(IMPORT_TABLES)
     if unknown or "loans" not in uploads:
         raise ValidationError("必须上传借据台账（loans），且只能上传已知的数据表")
     with tempfile.TemporaryDirectory(prefix="loanquality-upload-") as folder:

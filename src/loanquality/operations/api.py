@@ -10,6 +10,7 @@ from ninja.files import UploadedFile
 from loanquality.api.schemas import Day, Message
 from loanquality.common.scope import lake
 from loanquality.engine.close import close_log
+from loanquality.engine.schema import IMPORT_TABLES
 from loanquality.operations import actions
 
 router = Router()
@@ -88,19 +89,8 @@ def create_import(
     Chinese and nothing is written; a ledger with far fewer loans than the date's needs
     ``replace_smaller``. Only the legal entity's credit department or an administrator
     may import (403 otherwise)."""
-    given = {
-        "loans": loans,
-        "orgs": orgs,
-        "staff": staff,
-        "schedules": schedules,
-        "repayments": repayments,
-        "customers": customers,
-        "collateral": collateral,
-        "guarantees": guarantees,
-        "bureau": bureau,
-        "provisions": provisions,
-        "capital": capital,
-    }
+    # one parameter per table above, for the schema; the files as the request holds them
+    given = {table: request.FILES.get(table) for table in IMPORT_TABLES}
     run = actions.import_uploads(
         request.user,
         as_of,

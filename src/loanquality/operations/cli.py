@@ -32,6 +32,7 @@ from loanquality.common.cli import (
 )
 from loanquality.common.runtime import open_database, setup_django
 from loanquality.engine.convert import MappingProfile
+from loanquality.engine.schema import IMPORT_TABLES
 
 app = typer.Typer()  # no name: its commands are the top level's
 
@@ -61,20 +62,8 @@ def import_command(
     ] = False,
 ) -> None:
     """Import one as-of date's files into the lake (all or nothing). 导入一期数据。"""
-    given = {
-        "loans": loans,
-        "orgs": orgs,
-        "staff": staff,
-        "schedules": schedules,
-        "repayments": repayments,
-        "customers": customers,
-        "collateral": collateral,
-        "guarantees": guarantees,
-        "bureau": bureau,
-        "provisions": provisions,
-        "capital": capital,
-    }
-    files = {table: path for table, path in given.items() if path is not None}
+    options = locals()  # one option per import table above, each named as its table
+    files = {table: options[table] for table in IMPORT_TABLES if options[table] is not None}
     with refusals():
         profile = MappingProfile.load(mapping) if mapping else None
         with step_progress(len(files) + 2) as advance:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 
-from loanquality.engine.schema import TABLES
+from loanquality.engine.schema import IMPORT_TABLES, TABLES
 from loanquality.operations import actions, history
 from loanquality.operations.models import CloseRun
 from loanquality.portfolio import selectors
@@ -26,7 +26,7 @@ def import_page(request):
     run, error = None, None
     if request.method == "POST":
         as_of = _date(request.POST.get("as_of"))
-        uploads = {t: request.FILES[t] for t in actions.IMPORTABLE if t in request.FILES}
+        uploads = {t: request.FILES[t] for t in IMPORT_TABLES if t in request.FILES}
         if as_of is None:
             error = "请填写报告日（YYYY-MM-DD）"
         else:
@@ -46,7 +46,7 @@ def import_page(request):
             "run": run,
             "error": error,
             "typed": request.POST,
-            "tables": [(t, TABLES[t].label) for t in actions.IMPORTABLE],
+            "tables": [(t, TABLES[t].label) for t in IMPORT_TABLES],
             "runs": history.import_history(),
         },
         status=400 if error or (run and run.problems) else 200,
