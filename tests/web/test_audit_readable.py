@@ -24,12 +24,14 @@ def checkpoint(tmp_path, monkeypatch):
 
 
 def recorded_actions() -> set[str]:
-    """Every action name the code passes to ``record`` (directly, or as a string constant
-    beside it, as the 认定 decisions do)."""
+    """Every action name the code passes to ``record`` (directly, through operations'
+    ``_record_run``, or as a string constant beside it, as the 认定 decisions do)."""
     names = set()
     for source in Path(loanquality.__file__).parent.rglob("*.py"):
         text = source.read_text(encoding="utf-8")
         names |= set(re.findall(r'record\(\s*"([a-z_.]+)"', text))
+        # operations records a run through _record_run(actor, "import" | "close", …)
+        names |= set(re.findall(r'_record_run\(\s*\w+,\s*"([a-z_.]+)"', text))
         names |= set(re.findall(r'"(override\.[a-z]+)"', text))
     return names
 
