@@ -4,11 +4,17 @@ from __future__ import annotations
 
 
 def serve(host: str, port: int, workers: int = 2) -> None:
-    """Collect static files and run the WSGI app under gunicorn."""
+    """Collect static files, let an approval a crash left unpublished take effect, and run
+    the WSGI app under gunicorn."""
     from django.core.management import call_command
+    from django.db import connections
     from gunicorn.app.base import BaseApplication
 
+    from loanquality.operations.actions import complete_pending_approvals
+
     call_command("collectstatic", interactive=False, verbosity=0)
+    complete_pending_approvals(wait=True)  # closes now, before any worker forks
+    connections.close_all()  # no worker inherits this process's database connection
     from loanquality.web.wsgi import application  # after: WhiteNoise indexes files on load
 
     class Server(BaseApplication):
