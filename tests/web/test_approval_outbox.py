@@ -294,3 +294,29 @@ def test_completions_at_once_publish_and_audit_once(
     assert writes == [[str(override.pk)]]  # published once
     assert ApprovalOutbox.objects.get().done_at is not None
     assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
+
+
+def test_a_command_line_close_applies_an_unpublished_approval_first(
+    own_data_dir, risk, director, coop_orgs, monkeypatch
+):
+    from loanquality.operations.actions import Operator, close_with_pending_approvals
+
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    first, latest = dates(own_data_dir)
+    override = actions.propose(risk, loan["loan_id"], latest, 4, "涉诉")
+    monkeypatch.setattr(engine_overrides, "write_approved", disk_full)
+    actions.approve(director, override.pk, "同意")  # committed; its publish failed
+    monkeypatch.undo()
+    assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 1
+
+    # when: `loanquality close` of the first date, as the OS user
+    results = close_with_pending_approvals(Operator("zhang", via="cli"), first)
+
+    # then: the list is published first, and both dates closed (the 认定 applies from the
+    # latest, the first closed as asked): the loan is 可疑 at the latest close only
+    assert [r.as_of for r in results] == [first, latest]
+    assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 4
+    assert row_at(own_data_dir, loan["loan_id"], first)["final_category"] == 1
+    assert ApprovalOutbox.objects.get().done_at is not None
+    assert publish_rows() == [(override.pk, "zhang", loan["loan_id"])]
+    assert AuditEntry.objects.get(action="override.publish").detail["via"] == "cli"

@@ -21,6 +21,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from loanquality.audit.actions import record
+from loanquality.common.errors import Misconfigured
 from loanquality.common.scope import org_tree
 from loanquality.common.uploads import file_name, save_upload
 from loanquality.engine.backends import Engine
@@ -332,12 +333,18 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
 
     started = time.perf_counter()
     try:
-        for as_of in _with_pending_approvals(run, dates or [run.as_of]):
+        planned = dates or [run.as_of]
+        todo = with_pending_approvals(run.user, planned, run=run.pk)
+        if len(todo) != len(planned):
+            run.steps_total = (CLOSE_STEPS + 1) * len(todo)
+            run.save(update_fields=["steps_total"])
+        for as_of in todo:
             # each date's row as it is published: recorded even when a later date fails
             close_now(run.user, as_of, progress=advance, wait=True, run=run.pk)
             advance(f"{as_of} 已完成")
     except Exception as error:  # the run must end visibly whatever went wrong
-        run.status, run.error = Status.FAILED, str(error)
+        run.status = Status.FAILED
+        run.error = error.chinese if isinstance(error, Misconfigured) else str(error)
     else:
         run.status, run.step = Status.DONE, "完成"
         run.steps_done = run.steps_total
@@ -346,21 +353,37 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])
 
 
-def _with_pending_approvals(run: CloseRun, dates: list[dt.date]) -> list[dt.date]:
+def with_pending_approvals(actor, dates: list[dt.date], **context) -> list[dt.date]:
     """The dates to close, once the approved 认定 an approval left unpublished (its process
     died, the disk was full) are published, so that this close applies them; and since
-    they apply from their own date, every closed date from the earliest one on too."""
+    they apply from their own date, every closed date from the earliest one on too. Every
+    close — the web's, the command line's — starts here; ``context`` goes into the audit
+    rows of what it published (the web's run)."""
+    who = (
+        {"username": actor.username, "via": actor.via}
+        if isinstance(actor, Operator)
+        else {"user": actor}
+    )
     try:
-        completed = outbox.complete_pending(run.user, run=run.pk)
-    except Exception as error:  # said in the run, which fails before closing anything
-        raise RuntimeError(f"已通过的认定未能发布，未结账：{error}") from error
+        completed = outbox.complete_pending(**who, **context)
+    except Exception as error:  # said before anything is closed
+        raise Misconfigured(
+            f"approved overrides could not be published, nothing closed: {error}",
+            f"已通过的认定未能发布，未结账：{error}",
+        ) from error
     if completed is None:
         return dates
     again = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= completed.as_of]
-    dates = sorted({*dates, *again})
-    run.steps_total = (CLOSE_STEPS + 1) * len(dates)
-    run.save(update_fields=["steps_total"])
-    return dates
+    return sorted({*dates, *again})
+
+
+def close_with_pending_approvals(actor, as_of: dt.date, **kwargs) -> list[CloseResult]:
+    """Close ``as_of`` from the command line, with any date an unpublished approval applies
+    to (``with_pending_approvals``), each as ``close_now`` does. A data dir whose database
+    is not made yet (``open_audit_log``) has no approvals."""
+    made = kwargs.get("open_audit_log") is None
+    dates = with_pending_approvals(actor, [as_of]) if made else [as_of]
+    return [close_now(actor, d, **kwargs) for d in dates]
 
 
 def complete_pending_approvals(*, wait: bool = False) -> CloseRun | None:

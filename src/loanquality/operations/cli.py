@@ -106,14 +106,20 @@ def close(
     with refusals():
         rules = load_ruleset(ruleset)
         with step_progress(CLOSE_STEPS) as advance:
-            result = as_os_user(
-                data_dir, "close_now", as_of, engine=engine, ruleset=rules, progress=advance
+            results = as_os_user(
+                data_dir,
+                "close_with_pending_approvals",
+                as_of,
+                engine=engine,
+                ruleset=rules,
+                progress=advance,
             )
-    console.print(
-        f"结账完成 closed {as_of} (previous / 上期 {result.previous_as_of or '—'}) "
-        f"{result.rows['classified']:,} loans in {result.seconds:.1f}s on {result.engine}; "
-        f"ruleset {result.ruleset} sha256 {result.ruleset_sha256[:12]}"
-    )
+    for result in results:  # more than one when an unpublished approval had earlier dates
+        console.print(
+            f"结账完成 closed {result.as_of} (previous / 上期 {result.previous_as_of or '—'}) "
+            f"{result.rows['classified']:,} loans in {result.seconds:.1f}s on {result.engine}; "
+            f"ruleset {result.ruleset} sha256 {result.ruleset_sha256[:12]}"
+        )
 
 
 def as_os_user(data_dir: Path, action: str, *args: Any, **kwargs: Any) -> Any:

@@ -68,7 +68,7 @@ class Completed:
     overrides: list[int]
 
 
-def complete_pending(user=None, **context) -> Completed | None:
+def complete_pending(user=None, *, username: str = SYSTEM, **context) -> Completed | None:
     """Publish the approved list if any approval's publish is pending, mark those approvals
     done and audit each (``override.publish``, as ``user`` or the system); say from which
     date to close again. None when nothing was pending. Idempotent and safe in several
@@ -92,7 +92,7 @@ def complete_pending(user=None, **context) -> Completed | None:
             record(
                 "override.publish",
                 user=user,
-                username="" if user is not None else SYSTEM,
+                username="" if user is not None else username,
                 target=override.loan_id,
                 org_id=override.org_id,
                 override=override.pk,
