@@ -17,8 +17,9 @@ from ibis.backends import BaseBackend
 
 from loanquality.engine.backends import connect
 
-# Parametrize a test over both engines; the PySpark case is marked ``spark``
-# (``pytest -m spark`` runs only those), the bulk also ``slow``.
+# Parametrize a test over both engines. The PySpark case is marked ``spark``; under
+# ENGINE_SLOW also ``slow``, which a plain ``pytest`` leaves out (pyproject's addopts
+# ``-m 'not (spark and slow)'``) and ``pytest -m spark`` runs.
 ENGINE = pytest.mark.parametrize(
     "engine", ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
 )
