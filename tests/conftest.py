@@ -11,8 +11,8 @@ def cli_unaudited_in_process():
     """``loanquality import`` and ``close`` run ``operations.actions`` on their data dir's
     database; run in this process (typer's CliRunner) that is the database pytest-django
     guards. Here they run the same actions, with the settings pytest-django started, minus
-    the audit row and the check for unpublished approvals. Their audit rows are tested through a real process in
-    test_audit_cli.py and test_cli_groups.py."""
+    the audit row and the check for unpublished approvals. Their audit rows are tested
+    through a real process in test_audit_cli.py and test_cli_groups.py."""
 
     def unaudited(data_dir, action, *args, **kwargs):
         from loanquality.operations import actions
