@@ -20,7 +20,8 @@ def cli_unaudited_in_process():
         with pytest.MonkeyPatch.context() as inner:
             inner.setattr(actions, "_record_run", lambda *args, **detail: None)
             # no approval can be pending where there is no database
-            inner.setattr(actions, "with_pending_approvals", lambda actor, dates: dates)
+            inner.setattr(actions, "approvals_to_apply", lambda dates, data_dir=None: (dates, []))
+            inner.setattr(actions, "applied", lambda actor, rows: [])
             operator = actions.Operator("tests", via="cli")
             return getattr(actions, action)(operator, *args, data_dir=data_dir, **kwargs)
 

@@ -1,13 +1,14 @@
-"""Approvals that take effect wholly: an approval commits with its outbox row; a publish of
-the approved list that fails (a full disk) leaves the approval standing and the row
-pending, and the next close (or the server's next start) publishes it and applies it."""
+"""Approvals that take effect wholly: an approval commits with its outbox row; the close
+it starts publishes the approved list, closes its dates and only then marks the row done.
+A publish that fails (a full disk), or a close that does not finish, leaves the approval
+standing and the row pending, and the next close (or the server's next start) applies it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import importlib
 import threading
-import time
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -75,8 +76,8 @@ def disk_full(data_dir, rows):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def publish_rows() -> list[tuple]:
-    audit = AuditEntry.objects.filter(action="override.publish").order_by("seq")
+def applied_rows() -> list[tuple]:
+    audit = AuditEntry.objects.filter(action="override.apply").order_by("seq")
     return [(a.detail["override"], a.username, a.target) for a in audit]
 
 
@@ -95,7 +96,7 @@ def test_an_approval_writes_its_outbox_row_and_completes_it(
 
     row = ApprovalOutbox.objects.get()
     assert (row.override_id, row.as_of) == (override.pk, latest)
-    assert row.done_at is not None  # published by the approval itself
+    assert row.done_at is not None  # the close the approval started applied it
     published = pq.read_table(own_data_dir / "overrides.parquet").to_pylist()
     assert [(r["override_id"], r["loan_id"], r["category"]) for r in published] == [
         (str(override.pk), loan["loan_id"], 3)
@@ -103,7 +104,10 @@ def test_an_approval_writes_its_outbox_row_and_completes_it(
     after = row_at(own_data_dir, loan["loan_id"], latest)
     assert (after["rule_category"], after["final_category"]) == (1, 3)  # 正常 -> 次级
     assert after["override_id"] == str(override.pk)
-    assert publish_rows() == []  # only a recovered publish is audited on its own
+    # in force from that close on: audited on the loan, as the approver whose close it was
+    reclose = CloseRun.objects.get(cause=f"认定#{override.pk} 生效")
+    assert applied_rows() == [(override.pk, "director", loan["loan_id"])]
+    assert AuditEntry.objects.get(action="override.apply").detail["run"] == reclose.pk
 
 
 def test_a_failed_publish_leaves_the_approval_standing_and_the_next_close_applies_it(
@@ -133,7 +137,7 @@ def test_a_failed_publish_leaves_the_approval_standing_and_the_next_close_applie
     assert reclose.status == RunStatus.FAILED
     assert "已通过的认定未能发布" in reclose.error
     assert "No space left on device" in reclose.error
-    assert publish_rows() == []
+    assert applied_rows() == [(earlier.pk, "director", first_loan["loan_id"])]  # the first only
 
     # when: the disk has room again and the first date is closed again
     monkeypatch.undo()
@@ -153,36 +157,54 @@ def test_a_failed_publish_leaves_the_approval_standing_and_the_next_close_applie
     again = row_at(own_data_dir, loan["loan_id"], first)  # a 认定 applies from its date on
     assert (again["final_category"], again["override_id"]) == (at_first["final_category"], None)
     assert row_at(own_data_dir, first_loan["loan_id"], latest)["final_category"] == 2
-    # the completion is audited, as the close's user, on the loan
-    assert publish_rows() == [(override.pk, "credit", loan["loan_id"])]
-    entry = AuditEntry.objects.get(action="override.publish")
+    # the approval in force is audited, as the close's user, on the loan
+    assert applied_rows()[-1] == (override.pk, "credit", loan["loan_id"])
+    entry = AuditEntry.objects.filter(action="override.apply").latest("seq")
     assert entry.detail["run"] == run.pk
     assert entry.detail["as_of"] == str(latest)
     assert entry.org_id == loan["org_id"]
-    assert action_name("override.publish") == "认定补发布"
+    assert action_name("override.apply") == "认定生效（已重新结账）"
 
 
-def test_completing_twice_is_a_no_op(own_data_dir, risk, director, coop_orgs, monkeypatch):
+def test_marking_twice_is_a_no_op_and_a_close_that_fails_applies_nothing(
+    own_data_dir, risk, director, head_office, coop_orgs, monkeypatch
+):
+    from loanquality.operations import actions as operations
+
     (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
-    latest = dates(own_data_dir)[-1]
+    first, latest = dates(own_data_dir)
     override = actions.propose(risk, loan["loan_id"], latest, 4, "借款人失联")
     with monkeypatch.context() as patched:
         patched.setattr(engine_overrides, "write_approved", disk_full)
         actions.approve(director, override.pk, "同意")
     assert not (own_data_dir / "overrides.parquet").exists()
 
-    completed = outbox.complete_pending()
+    # when: a close publishes the list but its close of the latest date fails
+    real_close = operations.close_now
 
-    assert completed == outbox.Completed(latest, [override.pk])
+    def failing_latest(actor, as_of, **kwargs):
+        if as_of == latest:
+            raise RuntimeError("磁盘故障")
+        return real_close(actor, as_of, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(operations, "close_now", failing_latest)
+        run = start_close(head_office, first)
+    run.refresh_from_db()
+    # then: the run failed, the list holds the 认定, but it is not in force: still pending
+    assert (run.status, run.error) == (RunStatus.FAILED, "磁盘故障")
     path = own_data_dir / "overrides.parquet"
     assert [r["override_id"] for r in pq.read_table(path).to_pylist()] == [str(override.pk)]
-    written = path.stat().st_mtime_ns
-    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
-    # again: nothing pending, nothing written, nothing audited
-    assert outbox.complete_pending() is None
-    assert path.stat().st_mtime_ns == written
-    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
-    assert actions.publish_approved is outbox.publish_approved
+    assert ApprovalOutbox.objects.get().done_at is None
+    assert applied_rows() == []
+
+    # marking (as a close does once its dates are published) audits once, as the system
+    rows = outbox.pending()
+    assert outbox.mark_applied(rows) == [override.pk]
+    assert applied_rows() == [(override.pk, "system", loan["loan_id"])]
+    assert outbox.mark_applied(rows) == []  # again: nothing marked, nothing audited
+    assert outbox.pending() == []
+    assert applied_rows() == [(override.pk, "system", loan["loan_id"])]
 
 
 def test_the_servers_next_start_closes_again_from_the_pending_approval(
@@ -211,7 +233,7 @@ def test_the_servers_next_start_closes_again_from_the_pending_approval(
     )
     assert ApprovalOutbox.objects.get(override=override).done_at is not None
     assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 5  # 正常 -> 损失
-    assert publish_rows() == [(override.pk, "director", loan["loan_id"])]
+    assert applied_rows() == [(override.pk, "director", loan["loan_id"])]
     assert complete_pending_approvals() is None
 
 
@@ -243,14 +265,13 @@ def flushable_audit_log(append_only_restored, transactional_db):
             cursor.execute("DROP TRIGGER audit_no_delete")
 
 
-def test_completions_at_once_publish_and_audit_once(
+def test_markings_at_once_audit_once(
     flushable_audit_log, own_data_dir, risk, director, coop_orgs, monkeypatch, tmp_path
 ):
-    """Four completions race on a committed pending approval: one publishes, marks and
-    audits it; the others find nothing to do. On PostgreSQL they run at once (the pending
-    rows are locked till the first commits); SQLite takes one writer at a time (and its
-    shared in-memory test database says "table is locked" rather than wait), so there
-    they take turns."""
+    """Four closes that finished at once mark a committed pending approval: one marks and
+    audits it; the others find it marked. On PostgreSQL they run at once (the conditional
+    update decides); SQLite takes one writer at a time (and its shared in-memory test
+    database says "table is locked" rather than wait), so there they take turns."""
     monkeypatch.setenv("LOANQUALITY_AUDIT_CHECKPOINT", str(tmp_path / "audit_checkpoint.jsonl"))
     (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
     latest = dates(own_data_dir)[-1]
@@ -260,14 +281,7 @@ def test_completions_at_once_publish_and_audit_once(
         actions.approve(director, override.pk, "同意")
     assert ApprovalOutbox.objects.get().done_at is None
 
-    real_write, writes = engine_overrides.write_approved, []
-
-    def slow_write(data_dir, rows):  # the real write, slowly: the others arrive meanwhile
-        writes.append([r["override_id"] for r in rows])
-        time.sleep(0.5)
-        real_write(data_dir, rows)
-
-    monkeypatch.setattr(engine_overrides, "write_approved", slow_write)
+    rows = outbox.pending()
     clients = 4
     turns = threading.Semaphore(1 if connection.vendor == "sqlite" else clients)
     start = threading.Barrier(clients)
@@ -277,7 +291,7 @@ def test_completions_at_once_publish_and_audit_once(
         try:
             start.wait(timeout=20)
             with turns:
-                results.append(outbox.complete_pending())
+                results.append(outbox.mark_applied(rows))
         except Exception as error:  # reported by the test
             errors.append(error)
         finally:
@@ -290,10 +304,9 @@ def test_completions_at_once_publish_and_audit_once(
         thread.join(timeout=60)
 
     assert errors == []
-    assert sorted(results, key=bool) == [None] * 3 + [outbox.Completed(latest, [override.pk])]
-    assert writes == [[str(override.pk)]]  # published once
+    assert sorted(results, key=bool) == [[]] * 3 + [[override.pk]]
     assert ApprovalOutbox.objects.get().done_at is not None
-    assert publish_rows() == [(override.pk, "system", loan["loan_id"])]
+    assert applied_rows() == [(override.pk, "system", loan["loan_id"])]
 
 
 def test_a_command_line_close_applies_an_unpublished_approval_first(
@@ -318,5 +331,23 @@ def test_a_command_line_close_applies_an_unpublished_approval_first(
     assert row_at(own_data_dir, loan["loan_id"], latest)["final_category"] == 4
     assert row_at(own_data_dir, loan["loan_id"], first)["final_category"] == 1
     assert ApprovalOutbox.objects.get().done_at is not None
-    assert publish_rows() == [(override.pk, "zhang", loan["loan_id"])]
-    assert AuditEntry.objects.get(action="override.publish").detail["via"] == "cli"
+    assert applied_rows() == [(override.pk, "zhang", loan["loan_id"])]
+    assert AuditEntry.objects.get(action="override.apply").detail["via"] == "cli"
+
+
+def test_a_command_line_close_of_a_date_never_imported_publishes_nothing(
+    own_data_dir, risk, director, coop_orgs, monkeypatch
+):
+    from loanquality.engine.problems import InputRejected
+    from loanquality.operations.actions import Operator, close_with_pending_approvals
+
+    (loan,) = normal_loans(own_data_dir, coop_orgs, 1)
+    latest = dates(own_data_dir)[-1]
+    override = actions.propose(risk, loan["loan_id"], latest, 3, "主营停产")
+    monkeypatch.setattr(engine_overrides, "write_approved", disk_full)
+    actions.approve(director, override.pk, "同意")
+    monkeypatch.undo()
+    with pytest.raises(InputRejected, match="2031-01-31"):
+        close_with_pending_approvals(Operator("zhang", via="cli"), dt.date(2031, 1, 31))
+    assert not (own_data_dir / "overrides.parquet").exists()
+    assert ApprovalOutbox.objects.get().done_at is None

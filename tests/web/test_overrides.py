@@ -367,7 +367,12 @@ def test_the_api_proposes_approves_and_lists(client, own_data_dir, risk, directo
     assert approved.json()["checker"] == "director"
     assert classified_row(own_data_dir, loan["loan_id"])["final_category"] == 4
     audit = client.get("/api/v1/audit", {"object": loan["loan_id"]}, **bearer(director)).json()
-    assert [a["action"] for a in audit] == ["override.approve", "override.propose"]
+    # newest first: in force once its close was published, approved, proposed
+    assert [a["action"] for a in audit] == [
+        "override.apply",
+        "override.approve",
+        "override.propose",
+    ]
 
 
 def test_the_api_refuses_an_upgrade_with_400(client, data_dir, head_office):

@@ -334,7 +334,7 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     started = time.perf_counter()
     try:
         planned = dates or [run.as_of]
-        todo = with_pending_approvals(run.user, planned, run=run.pk)
+        todo, approvals = approvals_to_apply(planned)
         if len(todo) != len(planned):
             run.steps_total = (CLOSE_STEPS + 1) * len(todo)
             run.save(update_fields=["steps_total"])
@@ -342,6 +342,7 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
             # each date's row as it is published: recorded even when a later date fails
             close_now(run.user, as_of, progress=advance, wait=True, run=run.pk)
             advance(f"{as_of} 已完成")
+        applied(run.user, approvals, run=run.pk)
     except Exception as error:  # the run must end visibly whatever went wrong
         run.status = Status.FAILED
         run.error = error.chinese if isinstance(error, Misconfigured) else str(error)
@@ -353,45 +354,58 @@ def _close(run: CloseRun, dates: list[dt.date] | None = None) -> None:
     run.save(update_fields=["status", "error", "step", "steps_done", "finished_at", "seconds"])
 
 
-def with_pending_approvals(actor, dates: list[dt.date], **context) -> list[dt.date]:
-    """The dates to close, once the approved 认定 an approval left unpublished (its process
-    died, the disk was full) are published, so that this close applies them; and since
-    they apply from their own date, every closed date from the earliest one on too. Every
-    close — the web's, the command line's — starts here; ``context`` goes into the audit
-    rows of what it published (the web's run)."""
-    who = (
-        {"username": actor.username, "via": actor.via}
-        if isinstance(actor, Operator)
-        else {"user": actor}
-    )
+def approvals_to_apply(
+    dates: list[dt.date], data_dir: Path | None = None
+) -> tuple[list[dt.date], list]:
+    """What a close must do for the approvals not yet in force (its process died, the disk
+    was full, a close failed): the approved list published now, and the dates to close —
+    ``dates`` and every closed date from the earliest pending approval's on (a 认定
+    applies from its date). Returns those dates and the outbox rows to mark applied once
+    they are closed (``applied``). Every close — the web's, the command line's — starts
+    here."""
+    rows = outbox.pending()
+    if not rows:
+        return dates, []
     try:
-        completed = outbox.complete_pending(**who, **context)
+        outbox.publish_approved()
     except Exception as error:  # said before anything is closed
         raise Misconfigured(
             f"approved overrides could not be published, nothing closed: {error}",
             f"已通过的认定未能发布，未结账：{error}",
         ) from error
-    if completed is None:
-        return dates
-    again = [d for d in Lake(settings.DATA_DIR).as_ofs("classified") if d >= completed.as_of]
-    return sorted({*dates, *again})
+    earliest = min(row.as_of for row in rows)
+    closed = Lake(data_dir or settings.DATA_DIR).as_ofs("classified")
+    return sorted({*dates, *(d for d in closed if d >= earliest)}), rows
+
+
+def applied(actor, rows: list, **context) -> list[int]:
+    """The approvals of ``rows`` in force now that their dates are closed: marked, audited."""
+    if isinstance(actor, Operator):
+        return outbox.mark_applied(rows, username=actor.username, via=actor.via, **context)
+    return outbox.mark_applied(rows, actor, **context)
 
 
 def close_with_pending_approvals(actor, as_of: dt.date, **kwargs) -> list[CloseResult]:
-    """Close ``as_of`` from the command line, with any date an unpublished approval applies
-    to (``with_pending_approvals``), each as ``close_now`` does. A data dir whose database
-    is not made yet (``open_audit_log``) has no approvals."""
-    made = kwargs.get("open_audit_log") is None
-    dates = with_pending_approvals(actor, [as_of]) if made else [as_of]
-    return [close_now(actor, d, **kwargs) for d in dates]
+    """Close ``as_of`` from the command line, with the dates an approval not yet in force
+    needs (``approvals_to_apply``), each as ``close_now`` does. A date never imported is
+    refused as ``close_now`` refuses it, before anything is published; a data dir whose
+    database is not made yet (``open_audit_log``) has no approvals."""
+    data_dir = kwargs.get("data_dir")
+    imported = as_of in Lake(data_dir or settings.DATA_DIR).as_ofs("loans")
+    if kwargs.get("open_audit_log") is not None or not imported:
+        return [close_now(actor, as_of, **kwargs)]
+    dates, rows = approvals_to_apply([as_of], data_dir)
+    results = [close_now(actor, d, **kwargs) for d in dates]
+    applied(actor, rows)
+    return results
 
 
 def complete_pending_approvals(*, wait: bool = False) -> CloseRun | None:
-    """At a server's start: if an approval's 认定 is not yet published (its process died
-    before), close again from its date on behalf of its checker; the close publishes it
-    first. ``wait``: in this thread, returning once it has finished (before a server
+    """At a server's start: if an approval is not yet in force (its process died before
+    its close finished), close again from its date on behalf of its checker; the close
+    publishes it first. ``wait``: in this thread, returning once it has finished (before a server
     forks its workers, no thread of this process may be using the database). None when
-    every approval is published."""
+    every approval is in force."""
     pending = outbox.pending_since()
     if pending is None:
         return None

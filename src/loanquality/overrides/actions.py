@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,12 +32,9 @@ from loanquality.overrides.authority import (
     director_threshold,
 )
 from loanquality.overrides.models import Evidence, Override, Status
-from loanquality.overrides.outbox import publish_approved
 from loanquality.overrides.selectors import get_override
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import NOT_FOUND, access_loan, access_loans_at
-
-logger = logging.getLogger(__name__)
 
 
 def label(category: int) -> str:
@@ -163,23 +159,17 @@ def _keep_evidence(override: Override, upload) -> str:
 
 
 def approve(user, pk: int, comment: str = "") -> Override:
-    """Approve, then publish the approved 认定 and close the date (and any later closed
-    date) again. A 认定 for an earlier date than the latest close applies from that date
-    on, unless the loan has one for a later date.
+    """Approve, then close the date (and any later closed date) again, which publishes the
+    approved 认定 first. A 认定 for an earlier date than the latest close applies from
+    that date on, unless the loan has one for a later date.
 
-    The decision, its audit row and its outbox row commit together; the publish follows
-    the commit. Should it fail, the approval stands and its outbox row stays pending: the
-    close started here tries the publish again (``outbox.complete_pending``), and if that
-    fails too the close fails saying why, and the next close completes it."""
+    The decision, its audit row and its outbox row commit together. Should the close not
+    finish (the publish fails, the process dies), the approval stands and its outbox row
+    stays pending: the next close, or the server's next start, applies it
+    (``operations.actions.approvals_to_apply``)."""
     with transaction.atomic():
         override = _decide(user, pk, Status.APPROVED, comment)
         outbox.add(override)
-    try:
-        publish_approved()
-    except Exception:  # the approval is committed: the close below publishes it again
-        logger.exception("认定#%s: the approved list was not written; the close retries", pk)
-    else:
-        outbox.mark_done(override)
     start_reclose(user, override.as_of, cause=f"认定#{override.pk} 生效")
     return override
 

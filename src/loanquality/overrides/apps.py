@@ -12,7 +12,7 @@ class OverridesConfig(AppConfig):
             "override.approve": "认定通过",
             "override.reject": "认定退回",
             "override.withdraw": "认定撤回",
-            "override.publish": "认定补发布",
+            "override.apply": "认定生效（已重新结账）",
         },
         fields={
             "category": "风险分类",

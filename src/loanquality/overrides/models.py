@@ -87,21 +87,21 @@ class Evidence(models.Model):
 
 
 class ApprovalOutbox(models.Model):
-    """An approval whose 认定 the engine's list (``overrides.parquet``) may not hold yet:
-    written in the approval's transaction, done once the list was rewritten after it.
-    A row left pending (the process died, the disk was full) is completed by the next
-    close (``overrides.outbox.complete_pending``)."""
+    """An approval not yet in force: written in the approval's transaction, done once a
+    close has published the engine's list (``overrides.parquet``) holding it and closed
+    every date from its own on. A row left pending (the process died, the disk was full,
+    a close failed) is applied by the next close (``overrides/outbox.py``)."""
 
     override = models.OneToOneField(
         Override, on_delete=models.PROTECT, related_name="outbox", verbose_name="认定"
     )
     as_of = models.DateField("报告日")  # the close to run again from
     created_at = models.DateTimeField("审批时间", auto_now_add=True)
-    done_at = models.DateTimeField("发布时间", null=True, blank=True, db_index=True)
+    done_at = models.DateTimeField("生效时间", null=True, blank=True, db_index=True)
 
     class Meta:
-        verbose_name = "待发布的认定"
+        verbose_name = "待生效的认定"
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"认定#{self.override_id} {'已发布' if self.done_at else '待发布'}"
+        return f"认定#{self.override_id} {'已生效' if self.done_at else '待生效'}"

@@ -1,17 +1,16 @@
-"""Approvals that take effect wholly: the outbox between the database and the engine's list.
+"""Approvals that take effect wholly: the outbox between the database and the closes.
 
 An approval commits, in one transaction, the decision, its audit row and an outbox row
-(``ApprovalOutbox``). Only after the commit is the approved list the engine reads
-(``overrides.parquet``) rewritten; the outbox row is marked done once that succeeded. If
-it did not (the process died, the disk was full), the row stays pending and the next close
-completes it (``complete_pending``, called before the engine closes), so no approval the
-database holds is ever left out of the closes.
+(``ApprovalOutbox``), and starts a close of its date and every later one. Every close
+first publishes the approved list the engine reads (``overrides.parquet``) if any outbox
+row is pending, closes from the earliest pending date on as well, and only once all those
+closes are published marks the rows done (``mark_applied``). Whatever stops it on the way
+(the process dies, the disk is full, a close fails), the rows stay pending and the next
+close, or the server's next start, does it again: no approval the database holds is
+left out of the closes it applies to.
 """
 
 from __future__ import annotations
-
-import datetime as dt
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -46,14 +45,13 @@ def add(override: Override) -> ApprovalOutbox:
     return ApprovalOutbox.objects.create(override=override, as_of=override.as_of)
 
 
-def mark_done(override: Override) -> bool:
-    """The approval's 认定 is in the published list (False: it was already marked)."""
-    pending = ApprovalOutbox.objects.filter(override=override, done_at=None)
-    return bool(pending.update(done_at=timezone.now()))
+def pending() -> list[ApprovalOutbox]:
+    """Every approval not yet in force: published and closed again from its date."""
+    return list(ApprovalOutbox.objects.filter(done_at=None).order_by("as_of", "pk"))
 
 
 def pending_since() -> ApprovalOutbox | None:
-    """The pending outbox row of the earliest date (None when every approval is published)."""
+    """The pending outbox row of the earliest date (None when every approval is in force)."""
     return (
         ApprovalOutbox.objects.filter(done_at=None)
         .select_related("override__checker")
@@ -62,35 +60,26 @@ def pending_since() -> ApprovalOutbox | None:
     )
 
 
-@dataclass(frozen=True)
-class Completed:
-    as_of: dt.date  # the earliest date the published 认定 apply from: close again from it
-    overrides: list[int]
-
-
-def complete_pending(user=None, *, username: str = SYSTEM, **context) -> Completed | None:
-    """Publish the approved list if any approval's publish is pending, mark those approvals
-    done and audit each (``override.publish``, as ``user`` or the system); say from which
-    date to close again. None when nothing was pending. Idempotent and safe in several
-    processes at once: the pending rows are locked till the commit (PostgreSQL), and a row
-    is marked by a conditional update, so only the process that marked it audits and
-    returns it."""
+def mark_applied(
+    rows: list[ApprovalOutbox], user=None, *, username: str = SYSTEM, **context
+) -> list[int]:
+    """Mark ``rows`` done once a close has published the list holding them and closed every
+    date from theirs on; audit each (``override.apply``, as ``user`` or ``username``, with
+    ``context`` such as the run). Safe in several processes at once: a row is marked by a
+    conditional update, so only the process that marked it audits it. Returns the ids of
+    the 认定 marked here."""
     with transaction.atomic():
-        pending = list(ApprovalOutbox.objects.select_for_update().filter(done_at=None))
-        if not pending:
-            return None
-        publish_approved()
         now = timezone.now()
         done = [
             row
-            for row in pending
+            for row in rows
             if ApprovalOutbox.objects.filter(pk=row.pk, done_at=None).update(done_at=now)
         ]
         overrides = Override.objects.in_bulk([row.override_id for row in done])
         for row in done:
             override = overrides[row.override_id]
             record(
-                "override.publish",
+                "override.apply",
                 user=user,
                 username="" if user is not None else username,
                 target=override.loan_id,
@@ -99,6 +88,4 @@ def complete_pending(user=None, *, username: str = SYSTEM, **context) -> Complet
                 as_of=row.as_of,
                 **context,
             )
-    if not done:
-        return None
-    return Completed(min(row.as_of for row in done), sorted(row.override_id for row in done))
+    return sorted(row.override_id for row in done)

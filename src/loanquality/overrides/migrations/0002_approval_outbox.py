@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 (
                     "done_at",
                     models.DateTimeField(
-                        blank=True, db_index=True, null=True, verbose_name="发布时间"
+                        blank=True, db_index=True, null=True, verbose_name="生效时间"
                     ),
                 ),
                 (
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "verbose_name": "待发布的认定",
+                "verbose_name": "待生效的认定",
                 "ordering": ["id"],
             },
         ),
