@@ -239,3 +239,38 @@ def test_the_user_group_is_wired_in():
     assert result.exit_code == 0
     for command in ("add", "list", "disable", "enable", "unlock", "password", "change"):
         assert command in result.output
+
+
+@pytest.mark.django_db
+def test_user_changes_from_the_command_line_are_audited_as_the_os_user(
+    bank, tmp_path, monkeypatch, settings
+):
+    """In this process, on the test database: each user command's audit row names the OS
+    user and ``via: cli`` (it had no actor at all)."""
+    from loanquality.audit.models import AuditEntry
+    from loanquality.engine.ingest import import_as_of
+
+    as_of = bank.as_ofs[0]
+    import_as_of(tmp_path / "data", as_of, bank.files(as_of))  # the org tree users join
+    settings.DATA_DIR = tmp_path / "data"
+    monkeypatch.setenv("LOANQUALITY_AUDIT_CHECKPOINT", str(tmp_path / "audit_checkpoint.jsonl"))
+    monkeypatch.setattr(common_cli, "open_checked", lambda data_dir: None)  # already open
+    data_dir = str(tmp_path / "data")
+    commands = (
+        ["add", "erin", "--data-dir", data_dir, "--password", "a-long-password-1",
+         "--role", "risk", "--org", "L0000"],
+        ["disable", "erin", "--data-dir", data_dir],
+        ["enable", "erin", "--data-dir", data_dir],
+        ["change", "erin", "--data-dir", data_dir, "--role", "auditor"],
+    )  # fmt: skip
+    for command in commands:
+        done = runner.invoke(accounts_cli.app, command)
+        assert done.exit_code == 0, (command, done.output)
+    rows = AuditEntry.objects.order_by("seq")
+    assert [(r.action, r.username, r.user_id, r.detail["via"]) for r in rows] == [
+        ("user.create", getpass.getuser(), None, "cli"),
+        ("user.disable", getpass.getuser(), None, "cli"),
+        ("user.enable", getpass.getuser(), None, "cli"),
+        ("user.change", getpass.getuser(), None, "cli"),
+    ]
+    assert rows.last().detail["after"]["role"] == "auditor"

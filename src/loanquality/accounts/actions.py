@@ -1,8 +1,9 @@
 """Operations on users: create, change, disable and enable, unlock, set passwords, count
 failed logins, issue and revoke API tokens.
 
-The command line calls them with ``acting=None`` (whoever holds the data dir runs it); the
-web with the administrator acting, who may manage only users of their own subtree."""
+The command line calls them with ``acting`` its OS user (an ``audit.runs.Operator``:
+whoever holds the data dir runs it, audited by name and ``via``); the web with the
+administrator acting, who may manage only users of their own subtree."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from loanquality.accounts.models import ApiToken, Role, User
 from loanquality.audit.actions import record
+from loanquality.audit.runs import Operator
 from loanquality.common.scope import org_tree, scope_of
 
 TOKEN_DAYS = 30
@@ -31,7 +33,7 @@ def create_user(
     role: str,
     org_id: str,
     staff_id: str = "",
-    acting: User | None = None,
+    acting: User | Operator | None = None,
 ) -> User:
     """A new user of ``role`` in org unit ``org_id`` (which the imported org tree must know);
     an officer's ``staff_id`` names the loans they manage."""
@@ -62,11 +64,11 @@ def change_post(
     role: str | None = None,
     org_id: str | None = None,
     staff_id: str | None = None,
-    acting: User | None = None,
+    acting: User | Operator | None = None,
 ) -> User:
     """Move a user to another role, org unit or staff id; the audit row keeps both."""
     _check_may_manage(acting, user.org_id, org_id or user.org_id)
-    if acting is not None and acting.pk == user.pk and (role or user.role) != user.role:
+    if _is(acting, user) and (role or user.role) != user.role:
         raise ValidationError("不能变更自己的岗位角色，请由其他系统管理员操作")
     before = _post_of(user)
     user.role = role or user.role
@@ -101,9 +103,9 @@ def manageable_users(acting: User):
     return users if scope.bank_wide else users.filter(org_id__in=scope.orgs)
 
 
-def _check_may_manage(acting: User | None, *org_ids: str) -> None:
+def _check_may_manage(acting: User | Operator | None, *org_ids: str) -> None:
     """Refuse a web user other than an administrator, and any org outside their subtree."""
-    if acting is None:
+    if not isinstance(acting, User):  # the command line, or no one
         return
     if not acting.can_manage_users():
         raise PermissionDenied("只有系统管理员可以管理用户")
@@ -118,15 +120,19 @@ def _check_may_manage(acting: User | None, *org_ids: str) -> None:
         )
 
 
+def _is(acting, user: User) -> bool:
+    return isinstance(acting, User) and acting.pk == user.pk
+
+
 def _post_of(user: User) -> dict:
     return {"role": user.role, "org_id": user.org_id, "staff_id": user.staff_id}
 
 
 @transaction.atomic
-def disable_user(user: User, *, acting: User | None = None) -> User:
+def disable_user(user: User, *, acting: User | Operator | None = None) -> User:
     """The user can no longer log in, and every API token of theirs ends now."""
     _check_may_manage(acting, user.org_id)
-    if acting is not None and acting.pk == user.pk:
+    if _is(acting, user):
         raise ValidationError("不能停用自己的账户")
     user.is_active = False
     user.save(update_fields=["is_active"])
@@ -143,7 +149,7 @@ def disable_user(user: User, *, acting: User | None = None) -> User:
 
 
 @transaction.atomic
-def enable_user(user: User, *, acting: User | None = None) -> User:
+def enable_user(user: User, *, acting: User | Operator | None = None) -> User:
     """A disabled user may log in again (their old API tokens stay ended)."""
     _check_may_manage(acting, user.org_id)
     user.is_active = True
@@ -160,7 +166,7 @@ def enable_user(user: User, *, acting: User | None = None) -> User:
 
 
 @transaction.atomic
-def unlock_user(user: User, *, acting: User | None = None) -> User:
+def unlock_user(user: User, *, acting: User | Operator | None = None) -> User:
     """End a lockout now, and forget the failed attempts that led to it."""
     _check_may_manage(acting, user.org_id)
     before = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
@@ -188,11 +194,11 @@ def change_own_password(user: User, current: str, password: str) -> User:
 
 
 @transaction.atomic
-def change_password(user: User, password: str, *, acting: User | None = None) -> User:
+def change_password(user: User, password: str, *, acting: User | Operator | None = None) -> User:
     """A new password, checked as a new user's is; every API token of the user ends with
     the old one (their web sessions end too: Django ties a session to the password). Set
     by an administrator for another user, or by the user (``change_own_password``)."""
-    if acting is None or acting.pk != user.pk:
+    if not _is(acting, user):
         _check_may_manage(acting, user.org_id)
     validate_password(password, user)
     user.set_password(password)

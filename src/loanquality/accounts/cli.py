@@ -1,4 +1,5 @@
-"""``loanquality user …``: the web application's users, through the audited actions."""
+"""``loanquality user …``: the web application's users, through the audited actions, as
+the OS user running the command (``via: cli`` in each audit row)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from loanquality.audit.runs import cli_operator
 from loanquality.common.cli import DataDir, console, django_group, fail
 
 app = django_group("user", "Users of the web application. 用户管理。")
@@ -26,7 +28,9 @@ def user_add(
     """Create a user in an org unit with a role. 新增用户。"""
     from loanquality.accounts.actions import create_user
 
-    create_user(username, password=password, role=role, org_id=org, staff_id=staff_id)
+    create_user(
+        username, password=password, role=role, org_id=org, staff_id=staff_id, acting=cli_operator()
+    )
     console.print(f"已创建用户 created user {username} ({role}, {org})")
 
 
@@ -48,7 +52,7 @@ def user_disable(username: str, data_dir: DataDir) -> None:
     """Disable a user (kept for the audit log). 停用用户。"""
     from loanquality.accounts.actions import disable_user
 
-    disable_user(_existing_user(username))
+    disable_user(_existing_user(username), acting=cli_operator())
     console.print(f"已停用 disabled {username}; API tokens revoked / 接口令牌已全部撤销")
 
 
@@ -57,7 +61,7 @@ def user_enable(username: str, data_dir: DataDir) -> None:
     """Let a disabled user log in again. 启用用户。"""
     from loanquality.accounts.actions import enable_user
 
-    enable_user(_existing_user(username))
+    enable_user(_existing_user(username), acting=cli_operator())
     console.print(f"已启用 enabled {username}")
 
 
@@ -66,7 +70,7 @@ def user_unlock(username: str, data_dir: DataDir) -> None:
     """End a user's login lockout now. 解除登录锁定。"""
     from loanquality.accounts.actions import unlock_user
 
-    unlock_user(_existing_user(username))
+    unlock_user(_existing_user(username), acting=cli_operator())
     console.print(f"已解除锁定 unlocked {username}")
 
 
@@ -79,7 +83,7 @@ def user_password(
     """Set a user's password; every API token of theirs is revoked. 重置密码。"""
     from loanquality.accounts.actions import change_password
 
-    change_password(_existing_user(username), password)
+    change_password(_existing_user(username), password, acting=cli_operator())
     console.print(
         f"已重置密码 password changed for {username}; API tokens revoked / 接口令牌已全部撤销"
     )
@@ -97,7 +101,7 @@ def user_change(
     from loanquality.accounts.actions import change_post
 
     user = _existing_user(username)
-    change_post(user, role=role, org_id=org, staff_id=staff_id)
+    change_post(user, role=role, org_id=org, staff_id=staff_id, acting=cli_operator())
     console.print(f"已变更 changed {username}: {user.role}, {user.org_id}, {user.staff_id or '—'}")
 
 

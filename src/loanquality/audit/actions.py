@@ -13,6 +13,7 @@ from loanquality.audit.chain import GENESIS, Verified, entry_mac, unvouched, ver
 from loanquality.audit.checkpoint import append_head, checkpoint_path, read_checkpoint
 from loanquality.audit.keys import AuditConfigError, audit_key
 from loanquality.audit.models import AuditEntry
+from loanquality.audit.runs import Operator
 
 # Any constant: PostgreSQL's advisory lock that makes appends take their turn.
 _CHAIN_LOCK = 7_304_211
@@ -31,7 +32,11 @@ def record(
     """Append one audit row, chained to the one before by its MAC, and once the transaction
     commits, its head to the checkpoint. Call it inside the transaction of the change it
     records. ``org_id`` is the org the row concerns (default: the acting user's); only users
-    whose subtree holds it see the row. Pass ``before`` and ``after`` for changes."""
+    whose subtree holds it see the row. Pass ``before`` and ``after`` for changes.
+    ``user`` is a User, or an ``audit.runs.Operator`` acting from outside the web."""
+    if isinstance(user, Operator):
+        username, detail = username or user.username, {"via": user.via, **detail}
+        user = None
     checkpoint = checkpoint_path()
     key = audit_key(may_create=not checkpoint.exists())
     if connection.vendor == "postgresql":

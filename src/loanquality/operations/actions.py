@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from loanquality.audit.actions import record
+from loanquality.audit.runs import Operator
 from loanquality.common.errors import Misconfigured
 from loanquality.common.scope import org_tree
 from loanquality.common.uploads import file_name, save_upload
@@ -38,16 +38,6 @@ from loanquality.overrides import outbox
 
 WORKERS = ".workers"  # in the data dir: one lock file per server process running closes
 DEAD_RUN = "结账进程已终止（服务器重启或进程被结束），未发布任何结果，请重新结账"
-
-
-@dataclass(frozen=True)
-class Operator:
-    """Who runs an import or close from outside the web: a name (the OS user, from
-    ``audit.runs.os_user``, or ``demo``) and the way in (``cli``, ``demo``). Whoever can
-    run the command has the data dir's files: no role is checked. The web passes its User."""
-
-    username: str
-    via: str = "cli"
 
 
 def operations_refusal(user) -> str | None:
