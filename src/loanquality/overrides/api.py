@@ -10,9 +10,9 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from loanquality.api.schemas import Day, FilledText, Limit, Message, Offset
-from loanquality.common.scope import scope_of
 from loanquality.overrides import actions
 from loanquality.overrides.models import Override, Status
+from loanquality.overrides.selectors import overrides_of
 
 router = Router(tags=["overrides"])
 
@@ -97,7 +97,7 @@ def list_overrides(
 ):
     """认定 of the user's orgs, newest first; ``status`` is pending, approved, rejected or
     withdrawn."""
-    found = Override.objects.in_scope(scope_of(request.user)).select_related("maker", "checker")
+    found = overrides_of(request.user)
     if status:
         found = found.filter(status=status)
     return [_override_out(o) for o in found[offset : offset + limit]]

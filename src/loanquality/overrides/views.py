@@ -11,8 +11,8 @@ from loanquality.common.access import MAX_ID
 from loanquality.common.scope import scope_of
 from loanquality.overrides import actions
 from loanquality.overrides.authority import APPROVERS, PROPOSERS, may_decide, propose_refusal
-from loanquality.overrides.models import CATEGORY_CHOICES, Override, Status
-from loanquality.overrides.selectors import get_override
+from loanquality.overrides.models import CATEGORY_CHOICES, Status
+from loanquality.overrides.selectors import get_override, overrides_of
 from loanquality.portfolio import selectors
 from loanquality.portfolio.access import access_loan
 
@@ -26,7 +26,7 @@ def queue_page(request):
     tab = request.GET.get("tab", default)
     if tab not in TABS:
         raise Http404("未知页签")
-    found = Override.objects.in_scope(scope_of(user)).select_related("maker", "checker")
+    found = overrides_of(user)
     if tab == "waiting":
         found = [o for o in found.filter(status=Status.PENDING) if may_decide(user, o)]
     elif tab == "mine":

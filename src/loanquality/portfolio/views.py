@@ -15,7 +15,7 @@ from loanquality.common.scope import scope_of
 from loanquality.engine import reports
 from loanquality.engine.metrics import CATALOGUE, GROUPING_LABELS
 from loanquality.overrides.authority import propose_refusal
-from loanquality.overrides.models import Override
+from loanquality.overrides.selectors import overrides_of
 from loanquality.portfolio import selectors, workbooks
 from loanquality.portfolio.access import access_loan
 from loanquality.portfolio.dashboard import dashboard
@@ -179,13 +179,15 @@ def _loan_filter(request, scope) -> selectors.LoanFilter:
     )
 
 
-def _list_title(scope, filters: selectors.LoanFilter, rows: list[dict]) -> str:
-    """The list's title; a ``?manager=`` is named by the loans listed (any manager's name
-    is in the bank's staff table, but only one with loans in the user's orgs is theirs)."""
+def _list_title(scope, as_of, filters: selectors.LoanFilter, rows: list[dict]) -> str:
+    """The list's title. A ``?manager=`` is named if the user may know them: staff of the
+    user's orgs, or the manager of loans listed (any name is in the bank's staff table)."""
     parts = ["我的贷款" if filters.staff else "贷款清单"]
     parts.append(scope.tree.name(filters.org or scope.org_id))
     if filters.manager:
-        named = next((r["manager_label"] for r in rows if r["manager_id"] == filters.manager), None)
+        named = selectors.staff_names(as_of, scope).get(filters.manager) or next(
+            (r["manager_label"] for r in rows if r["manager_id"] == filters.manager), None
+        )
         parts.append("客户经理 " + (named or filters.manager))
     parts.append(selectors.LOAN_FILTERS[filters.kind][0])
     return " · ".join(parts)
@@ -237,7 +239,7 @@ def loan_list_page(request):
             as_of,
             result=result,
             filters=filters,
-            title=_list_title(scope, filters, result.rows),
+            title=_list_title(scope, as_of, filters, result.rows),
             no_staff_id=_without_staff_id(request),
             sort=sort if sort.lstrip("-") in selectors.SORT_COLUMNS else selectors.DEFAULT_SORT,
             page=page,
@@ -265,7 +267,7 @@ def loan_list_export(request):
         if not _without_staff_id(request)
         else selectors.LoanPage([], 0, 0.0)
     )
-    title = f"{_list_title(scope, filters, result.rows)} · 报告日 {as_of}"
+    title = f"{_list_title(scope, as_of, filters, result.rows)} · 报告日 {as_of}"
     return xlsx_attachment(
         workbooks.loan_workbook(result.rows, title, result.total), f"贷款清单-{as_of}.xlsx"
     )
@@ -335,9 +337,7 @@ def loan_detail_page(request, loan_id: str):
             repayments=selectors.loan_table("repayments", loan_id, as_of, every_import=True),
             collateral=selectors.loan_table("collateral", loan_id, as_of),
             guarantees=selectors.loan_table("guarantees", loan_id, as_of),
-            overrides=Override.objects.in_scope(scope)
-            .filter(loan_id=loan_id)
-            .select_related("maker", "checker"),
+            overrides=overrides_of(request.user).filter(loan_id=loan_id),
             latest_close=selectors.latest_close(),
             may_propose=propose_refusal(request.user, latest) is None,
         ),
