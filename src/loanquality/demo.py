@@ -26,17 +26,17 @@ def build_demo_bank(
     files_dir = data_dir / "bank-files"
     data_dir.mkdir(parents=True, exist_ok=True)
     open_database(data_dir)  # each month is audited as it is imported and closed
-    from loanquality.operations.actions import Operator, close_now, import_files  # after Django
+    from loanquality.operations import actions  # after Django
 
-    operator = Operator(DEMO_OPERATOR, via="demo")
+    operator = actions.Operator(DEMO_OPERATOR, via="demo")
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
         bank = generate_bank(files_dir, loans=loans, months=months, seed=seed, progress=advance)
     with progress(2 * len(bank.as_ofs)) as advance:
         for as_of in bank.as_ofs:
-            import_files(operator, as_of, bank.files(as_of), data_dir=data_dir)
+            actions.import_files(operator, as_of, bank.files(as_of), data_dir=data_dir)
             advance(f"导入 imported {as_of}")
-            close_now(operator, as_of, data_dir=data_dir)
+            actions.close_with_pending_approvals(operator, as_of, data_dir=data_dir)
             advance(f"结账 closed {as_of}")
 
 

@@ -82,9 +82,25 @@ def import_uploads(
             path.parent.mkdir()
             paths[table_id] = path
         files = {t: p.name for t, p in paths.items()}
+        done: list[ImportRun] = []
+
+        def page_run(result: ImportResult) -> None:  # in the audit row's transaction
+            done.append(
+                ImportRun.objects.create(
+                    as_of=as_of,
+                    user=user,
+                    status=Status.DONE,
+                    files=files,
+                    rows=result.rows,
+                    warnings=[w.rsplit(" / ", 1)[-1] for w in result.warnings],  # Chinese half
+                )
+            )
+
         try:
             raise_together(*(partial(save_upload, uploads[t], p) for t, p in paths.items()))
-            result = import_files(user, as_of, paths, replace_smaller=replace_smaller)
+            import_files(
+                user, as_of, paths, replace_smaller=replace_smaller, with_audit_row=page_run
+            )
         except InputRejected as rejected:
             with transaction.atomic():
                 run = ImportRun.objects.create(
@@ -97,15 +113,7 @@ def import_uploads(
                 )
                 record("import.rejected", user=user, target=str(as_of), problems=rejected.total)
             return run
-    # the page's copy of the run; the audit row was written as the lake published
-    return ImportRun.objects.create(
-        as_of=as_of,
-        user=user,
-        status=Status.DONE,
-        files=files,
-        rows=result.rows,
-        warnings=[w.rsplit(" / ", 1)[-1] for w in result.warnings],  # the Chinese half
-    )
+    return done[0]
 
 
 def import_files(
@@ -118,6 +126,7 @@ def import_files(
     progress: Callable[[str], None] | None = None,
     replace_smaller: bool = False,
     open_audit_log: Callable[[], None] | None = None,
+    with_audit_row: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Publish ``paths`` (table id -> file; ``loans`` required) for ``as_of`` through the
     engine, then write its ``import`` audit row; ``InputRejected`` (nothing written, no
@@ -127,6 +136,8 @@ def import_files(
     ``data_dir``: the settings' unless given. ``open_audit_log`` runs between the two: the
     command line opens the database of a data dir the import has just made there (opened
     before, it would make the data dir even for files the engine refuses).
+    ``with_audit_row`` writes what else records the run in the audit row's transaction
+    (the web's ImportRun), so that both or neither are kept.
     """
     result = import_as_of(
         data_dir or settings.DATA_DIR,
@@ -139,7 +150,10 @@ def import_files(
     )
     if open_audit_log is not None:
         open_audit_log()
-    _record_run(actor, "import", as_of, import_id=result.import_id, rows=result.rows)
+    with transaction.atomic():
+        _record_run(actor, "import", as_of, import_id=result.import_id, rows=result.rows)
+        if with_audit_row is not None:
+            with_audit_row(result)
     return result
 
 

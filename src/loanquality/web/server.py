@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def serve(host: str, port: int, workers: int = 2) -> None:
-    """Collect static files, let an approval a crash left unpublished take effect, and run
+    """Collect static files, put in force an approval whose close did not finish, and run
     the WSGI app under gunicorn."""
     from django.core.management import call_command
     from django.db import connections
     from gunicorn.app.base import BaseApplication
 
     from loanquality.operations.actions import complete_pending_approvals
+    from loanquality.overrides.outbox import pending_since
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    complete_pending_approvals(wait=True)  # closes now, before any worker forks
+    if pending_since() is not None:
+        print(
+            "an approved 认定 is not yet in force (a close did not finish): closing again"
+            " before serving / 有已审批但尚未生效的认定（上次结账未完成），先重新结账再启动服务",
+            file=sys.stderr,
+            flush=True,
+        )
+        run = complete_pending_approvals(wait=True)  # now, before any worker forks
+        if run is not None:
+            print(f"close / 结账: {run.get_status_display()} {run.error}", file=sys.stderr)
     connections.close_all()  # no worker inherits this process's database connection
     from loanquality.web.wsgi import application  # after: WhiteNoise indexes files on load
 
