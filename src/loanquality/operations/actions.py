@@ -150,10 +150,14 @@ def import_files(
     )
     if open_audit_log is not None:
         open_audit_log()
-    with transaction.atomic():
-        _record_run(actor, "import", as_of, import_id=result.import_id, rows=result.rows)
-        if with_audit_row is not None:
-            with_audit_row(result)
+    _record_run(
+        actor,
+        "import",
+        as_of,
+        also=partial(with_audit_row, result) if with_audit_row else None,
+        import_id=result.import_id,
+        rows=result.rows,
+    )
     return result
 
 
@@ -198,10 +202,15 @@ def close_now(
     return result
 
 
-def _record_run(actor, action: str, as_of: dt.date, **detail) -> None:
-    """The audit row of a published import or close. An ``Operator``'s is the legal
-    entity's (the root of the org tree: the run is the whole bank's), with how it ran; a web
-    user's belongs to their org, as every row they write."""
+@transaction.atomic
+def _record_run(
+    actor, action: str, as_of: dt.date, *, also: Callable[[], None] | None = None, **detail
+) -> None:
+    """The audit row of a published import or close, and ``also`` in its transaction. An
+    ``Operator``'s row is the legal entity's (the root of the org tree: the run is the whole
+    bank's), with how it ran; a web user's belongs to their org, as every row they write."""
+    if also is not None:
+        also()
     if isinstance(actor, Operator):
         bank = org_tree().root or ""
         record(
