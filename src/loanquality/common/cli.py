@@ -3,11 +3,11 @@
 
 A group whose commands work on the database (users, the audit log, the workflows) is made
 with ``django_group``: each of its commands opens the database of its ``--data-dir`` and
-checks the audit configuration once, before its body runs, and the refusals of the
+runs the apps' start-up checks (the audit key …) once, before its body runs, and the refusals of the
 actions it calls end it with their message and exit 2. A new app's group::
 
     # src/loanquality/collection/cli.py
-    app = django_group("collection", "催收管理。")
+    app = django_group("collection", "NPL collection. 不良贷款清收。")
 
     @app.command("assign")
     def assign(data_dir: DataDir, file: Path) -> None:
