@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from dataclasses import dataclass
 
@@ -98,3 +99,55 @@ def loan_in(data_dir, orgs: list[str], *, inside: bool = True) -> dict:
     mask = pc.is_in(loans.column("org_id"), value_set=pa.array(orgs))
     chosen = loans.filter(mask if inside else pc.invert(mask))
     return chosen.slice(0, 1).to_pylist()[0]
+
+
+@pytest.fixture
+def coop_orgs(places) -> list[str]:
+    from loanquality.common.scope import org_tree
+
+    return org_tree().subtree(places.coop)
+
+
+@pytest.fixture
+def risk(make_user, places):
+    """A 风险经理 of the co-op: makes 认定."""
+    return make_user("risk", "risk", places.coop)
+
+
+@pytest.fixture
+def director(make_user, places):
+    """The co-op's director: approves 认定."""
+    return make_user("director", "director", places.coop)
+
+
+# --- tests on a committing database (threads that each commit) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def append_only_restored(django_db_blocker):
+    """After a test that commits audit rows: the guard back on (see ``flushable_audit_log``)."""
+    from django.db import connection
+
+    append_only = importlib.import_module("loanquality.audit.migrations.0002_append_only")
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
+        else:
+            for statement in append_only.SQLITE:
+                cursor.execute(statement)
+
+
+@pytest.fixture
+def flushable_audit_log(append_only_restored, transactional_db):
+    """A test on a committing database is emptied afterwards, which the append-only guard
+    refuses: it is switched off for that, and back on once the database is empty."""
+    from django.db import connection
+
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
+        else:
+            cursor.execute("DROP TRIGGER audit_no_update")
+            cursor.execute("DROP TRIGGER audit_no_delete")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 
@@ -14,8 +13,6 @@ from django.utils import timezone
 from conftest import PASSWORD
 from loanquality.accounts.models import User
 from loanquality.audit.models import AppendOnlyError, AuditEntry
-
-append_only = importlib.import_module("loanquality.audit.migrations.0002_append_only")
 
 
 def login(client, username, password):
@@ -236,31 +233,6 @@ def held_until_all_have_arrived(monkeypatch, clients: int):
         assert errors == []
 
     return checked, refused, run
-
-
-@pytest.fixture(scope="module")
-def append_only_restored(django_db_blocker):
-    """After a test that commits audit rows: the guard back on (see ``flushable_audit_log``)."""
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
-        else:
-            for statement in append_only.SQLITE:
-                cursor.execute(statement)
-
-
-@pytest.fixture
-def flushable_audit_log(append_only_restored, transactional_db):
-    """A test on a committing database is emptied afterwards, which the append-only guard
-    refuses: it is switched off for that, and back on once the database is empty."""
-    yield
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
-        else:
-            cursor.execute("DROP TRIGGER audit_no_update")
-            cursor.execute("DROP TRIGGER audit_no_delete")
 
 
 def test_parallel_wrong_passwords_check_exactly_the_limit(

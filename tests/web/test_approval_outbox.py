@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import importlib
 import threading
 
 import pyarrow.compute as pc
@@ -18,7 +17,6 @@ from django.db import connection
 
 from loanquality.audit.models import AuditEntry
 from loanquality.audit.readable import action_name
-from loanquality.common.scope import org_tree
 from loanquality.engine import overrides as engine_overrides
 from loanquality.engine.close import CLOSE_STEPS
 from loanquality.engine.lake import Lake
@@ -27,23 +25,6 @@ from loanquality.operations.models import CloseRun
 from loanquality.operations.models import Status as RunStatus
 from loanquality.overrides import actions, outbox
 from loanquality.overrides.models import ApprovalOutbox, Override, Status
-
-append_only = importlib.import_module("loanquality.audit.migrations.0002_append_only")
-
-
-@pytest.fixture
-def coop_orgs(places):
-    return org_tree().subtree(places.coop)
-
-
-@pytest.fixture
-def risk(make_user, places):
-    return make_user("risk", "risk", places.coop)
-
-
-@pytest.fixture
-def director(make_user, places):
-    return make_user("director", "director", places.coop)
 
 
 def dates(data_dir):
@@ -238,31 +219,6 @@ def test_the_servers_next_start_closes_again_from_the_pending_approval(
 
 
 # --- two processes at once ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def append_only_restored(django_db_blocker):
-    """After a test that commits audit rows: the guard back on (as in test_accounts)."""
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
-        else:
-            for statement in append_only.SQLITE:
-                cursor.execute(statement)
-
-
-@pytest.fixture
-def flushable_audit_log(append_only_restored, transactional_db):
-    """The committing database is emptied afterwards, which the append-only guard refuses:
-    it is switched off for that, and back on once the database is empty."""
-    yield
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
-        else:
-            cursor.execute("DROP TRIGGER audit_no_update")
-            cursor.execute("DROP TRIGGER audit_no_delete")
 
 
 def test_markings_at_once_audit_once(

@@ -68,21 +68,6 @@ def a_loan(data_dir, orgs, **wanted) -> dict:
     raise AssertionError(f"no loan with {wanted} in {orgs}")
 
 
-@pytest.fixture
-def coop_orgs(places):
-    return org_tree().subtree(places.coop)
-
-
-@pytest.fixture
-def risk(make_user, places):
-    return make_user("risk", "risk", places.coop)
-
-
-@pytest.fixture
-def director(make_user, places):
-    return make_user("director", "director", places.coop)
-
-
 # --- who may do what -----------------------------------------------------------------
 
 

@@ -19,11 +19,6 @@ from loanquality.engine.problems import InputRejected
 from loanquality.overrides.models import Override
 
 
-@pytest.fixture
-def risk(make_user, places):
-    return make_user("risk", "risk", places.coop)
-
-
 def batch_sheet() -> bytes:
     book = openpyxl.Workbook()
     book.active.append(["借据号", "认定分类", "认定理由"])
