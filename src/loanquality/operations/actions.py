@@ -419,9 +419,10 @@ def complete_pending_approvals(*, wait: bool = False) -> CloseRun | None:
     publishes it first. ``wait``: in this thread, returning once it has finished (before a server
     forks its workers, no thread of this process may be using the database). None when
     every approval is in force."""
-    pending = outbox.pending_since()
-    if pending is None:
+    rows = outbox.pending()
+    if not rows:
         return None
+    pending = rows[0]
     cause = f"认定#{pending.override_id} 生效（补发布）"
     background = False if wait else None
     return start_reclose(pending.override.checker, pending.as_of, cause, background=background)

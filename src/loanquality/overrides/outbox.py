@@ -46,18 +46,10 @@ def add(override: Override) -> ApprovalOutbox:
 
 
 def pending() -> list[ApprovalOutbox]:
-    """Every approval not yet in force: published and closed again from its date."""
-    return list(ApprovalOutbox.objects.filter(done_at=None).order_by("as_of", "pk"))
-
-
-def pending_since() -> ApprovalOutbox | None:
-    """The pending outbox row of the earliest date (None when every approval is in force)."""
-    return (
-        ApprovalOutbox.objects.filter(done_at=None)
-        .select_related("override__checker")
-        .order_by("as_of", "pk")
-        .first()
-    )
+    """Every approval not yet in force (published and closed again from its date), the
+    earliest date first."""
+    rows = ApprovalOutbox.objects.filter(done_at=None).select_related("override__checker")
+    return list(rows.order_by("as_of", "pk"))
 
 
 def mark_applied(

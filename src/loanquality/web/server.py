@@ -13,10 +13,10 @@ def serve(host: str, port: int, workers: int = 2) -> None:
     from gunicorn.app.base import BaseApplication
 
     from loanquality.operations.actions import complete_pending_approvals
-    from loanquality.overrides.outbox import pending_since
+    from loanquality.overrides import outbox
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    if pending_since() is not None:
+    if outbox.pending():
         print(
             "an approved 认定 is not yet in force (a close did not finish): closing again"
             " before serving / 有已审批但尚未生效的认定（上次结账未完成），先重新结账再启动服务",
