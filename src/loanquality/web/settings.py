@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "loanquality.portfolio",
     "loanquality.operations",
     "loanquality.overrides",
+    "loanquality.warnings",
     "loanquality.common",  # no models: the print layout (templates/common, static/common)
     "loanquality.web",
 ]
