@@ -1,0 +1,517 @@
+"""预警 pages: the list (filters, paging, Excel), one case with the forms its user may use,
+the 《风险预警信号处理表》 and the customers' 监测通知书 / 提示函, each as a print view and
+as PDF from the same template. Thin: parse, fetch within the user's subtree, call one action."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from loanquality.accounts.models import User
+from loanquality.common.access import access_object
+from loanquality.common.downloads import xlsx_attachment
+from loanquality.common.exports import ExcelBook
+from loanquality.common.pdf import pdf_response
+from loanquality.common.scope import scope_of
+from loanquality.overrides.selectors import overrides_of
+from loanquality.portfolio import selectors as portfolio
+from loanquality.portfolio.access import access_loan
+from loanquality.warnings import actions, selectors
+from loanquality.warnings.models import (
+    ACTIVE_STATES,
+    SEVERITY_CHOICES,
+    Case,
+    NoticeKind,
+    State,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000_000
+EXPORT_LIMIT = 200_000
+SEVERITY_LABELS = dict(SEVERITY_CHOICES)
+# SPEC §6: what each code is called (the engine's SIGNALS says the same once it is there)
+CODE_LABELS = {
+    "MAT3M": "到期监测（监测通知书）",
+    "MAT1M": "到期提示（提示函）",
+    "OVD_FIRST": "首次逾期",
+    "INT_ARREARS": "欠息",
+    "DOWNGRADE": "风险分类下迁",
+    "RENEW_STRESSED": "借新还旧/展期掩盖风险",
+    "COLLATERAL_STALE": "押品重估超期",
+    "LTV_HIGH": "抵质押率超限",
+    "GUARANTOR_BAD": "保证人风险",
+    "BUREAU_NPL": "他行不良",
+    "MULTI_LENDER": "多头贷款",
+    "DEPOSIT_LOW": "资金归行率低",
+    "CONCENTRATION": "单户集中度超限",
+    "BOOK_SURGE": "管户余额激增",
+}
+# what the customer is asked to do, by notice
+NOTICE_TEXT = {
+    NoticeKind.MAT3M: (
+        "上述贷款将于三个月内到期。请贵方提前安排还款资金，按期归还贷款本息；如确有困难需办理"
+        "展期或续贷，请于到期日一个月前向我行提出书面申请并提供相关资料。"
+    ),
+    NoticeKind.MAT1M: (
+        "上述贷款将于一个月内到期。请贵方务必于到期日前备足资金，按期归还贷款本息，以免产生"
+        "逾期罚息并影响贵方信用记录。如有疑问，请及时与管户客户经理联系。"
+    ),
+}
+EXPORT_COLUMNS = {
+    "id": "预警编号",
+    "code": "预警信号代码",
+    "code_label": "预警信号",
+    "severity_label": "严重程度",
+    "loan_id": "借据号",
+    "customer_id": "客户号",
+    "customer_name": "客户名称",
+    "org_id": "机构号",
+    "org_name": "机构名称",
+    "manager_id": "管户客户经理",
+    "evidence": "预警依据",
+    "value": "监测值",
+    "threshold": "阈值",
+    "first_as_of": "首次预警报告日",
+    "last_as_of": "最近预警报告日",
+    "times_fired": "预警次数",
+    "state_label": "状态",
+    "assignee": "处理人",
+    "opened_on": "立案日期",
+    "due_on": "处理期限",
+    "overdue": "是否逾期",
+    "escalated_at": "升级时间",
+}
+
+
+def code_labels() -> dict[str, str]:
+    """Code -> Chinese name: the engine's SIGNALS when it is there, SPEC §6's otherwise."""
+    try:
+        from loanquality.engine.signals import SIGNALS
+    except ImportError:
+        return CODE_LABELS
+    return {**CODE_LABELS, **{code: label for code, (label, _) in SIGNALS.items()}}
+
+
+def access_case(user, pk: int) -> Case:
+    """The case if its org is in the user's subtree; 404 otherwise (as for none)."""
+    return access_object(user, Case.objects.select_related("assignee"), pk, what="预警事项")
+
+
+def is_overdue(case: Case, today: dt.date | None = None) -> bool:
+    return case.state in ACTIVE_STATES and case.due_on < (today or timezone.localdate())
+
+
+# --- the list --------------------------------------------------------------------------
+
+
+def _filters(request, scope) -> dict:
+    """The list's filters from the query: 404 for an org outside the subtree, 400 (all the
+    problems at once, in Chinese) for a code, severity or state that does not exist."""
+    get = request.GET
+    problems = []
+    code = get.get("code") or None
+    if code and code not in code_labels():
+        problems.append(f"未知的预警信号：{code}")
+    severity = get.get("severity") or None
+    if severity and severity not in {str(s) for s in SEVERITY_LABELS}:
+        problems.append("严重程度应为 1（低）、2（中）或 3（高）")
+    state = get.get("state") or None
+    if state and state not in State.values and state != "active":
+        problems.append(f"未知的状态：{state}")
+    if problems:
+        raise BadRequest("；".join(problems))
+    org = get.get("org") or None
+    if org and not scope.covers(org):
+        raise Http404("不在您的机构范围内")
+    return {
+        "code": code,
+        "severity": int(severity) if severity else None,
+        "state": state,
+        "org": org,
+        "officer": get.get("officer") or None,
+        "overdue": bool(get.get("overdue")),
+    }
+
+
+def _page_number(request) -> int:
+    try:
+        return min(max(1, int(request.GET.get("page", 1))), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _read_cases(user, scope, filters: dict):
+    """The cases of the user's subtree narrowed by ``filters`` (the newest close synced and
+    overdue cases escalated first, as every list read does)."""
+    actions.ensure_synced()
+    actions.escalate_overdue()
+    found = selectors.cases(
+        scope,
+        code=filters["code"],
+        severity=filters["severity"],
+        state=filters["state"],
+        org=filters["org"],
+        officer=filters["officer"],
+        overdue=filters["overdue"],
+    )
+    return found.select_related("assignee")
+
+
+def case_list_page(request):
+    scope = scope_of(request.user)
+    filters = _filters(request, scope)
+    found = _read_cases(request.user, scope, filters)
+    if request.GET.get("format") == "xlsx":
+        return _export(scope, filters, found)
+    page = _page_number(request)
+    total = found.count()
+    rows = list(found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    today = timezone.localdate()
+    for case in rows:
+        case.overdue = is_overdue(case, today)
+    labels = code_labels()
+    return render(
+        request,
+        "warnings/list.html",
+        {
+            "cases": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "filters": filters,
+            "title": _title(scope, filters, labels),
+            "labels": labels,
+            "choices": _choices(scope),
+        },
+    )
+
+
+def _title(scope, filters: dict, labels: dict[str, str]) -> str:
+    parts = ["预警事项", scope.tree.name(filters["org"] or scope.org_id)]
+    if filters["code"]:
+        parts.append(labels[filters["code"]])
+    if filters["severity"]:
+        parts.append(f"严重程度{SEVERITY_LABELS[filters['severity']]}")
+    if filters["state"]:
+        parts.append("未办结" if filters["state"] == "active" else State(filters["state"]).label)
+    if filters["officer"]:
+        parts.append(f"客户经理 {filters['officer']}")
+    if filters["overdue"]:
+        parts.append("已逾期")
+    return " · ".join(parts)
+
+
+def _choices(scope) -> dict:
+    latest = portfolio.latest_close()
+    staff = portfolio.staff_names(latest, scope) if latest else {}
+    officers = portfolio.officers_of(scope, latest) if latest else []
+    return {
+        "codes": code_labels().items(),
+        "severities": SEVERITY_CHOICES,
+        "states": [("active", "未办结"), *State.choices],
+        "orgs": [
+            (o, "　" * (len(scope.tree.path(o)) - 1) + scope.tree.name(o))
+            for o in sorted(scope.orgs, key=scope.tree.path)
+        ],
+        "officers": [(s, f"{staff.get(s, s)}（{s}）") for s in officers],
+    }
+
+
+def _export(scope, filters: dict, found) -> object:
+    """Every case the list shows (all pages, the same filters and order), as Excel."""
+    labels = code_labels()
+    today = timezone.localdate()
+    total = found.count()
+    cases = found[:EXPORT_LIMIT]
+
+    def line(case: Case) -> list:
+        row = {
+            "id": case.pk,
+            "code": case.code,
+            "code_label": labels.get(case.code, case.code),
+            "severity_label": SEVERITY_LABELS.get(case.severity, case.severity),
+            "loan_id": case.loan_id,
+            "customer_id": case.customer_id,
+            "customer_name": case.customer_name,
+            "org_id": case.org_id,
+            "org_name": scope.tree.name(case.org_id),
+            "manager_id": case.manager_id,
+            "evidence": case.evidence,
+            "value": case.value,
+            "threshold": case.threshold,
+            "first_as_of": case.first_as_of.isoformat(),
+            "last_as_of": case.last_as_of.isoformat(),
+            "times_fired": case.times_fired,
+            "state_label": case.get_state_display(),
+            "assignee": case.assignee.username if case.assignee else "",
+            "opened_on": case.opened_on.isoformat(),
+            "due_on": case.due_on.isoformat(),
+            "overdue": "是" if is_overdue(case, today) else "否",
+            "escalated_at": (
+                timezone.localtime(case.escalated_at).strftime("%Y-%m-%d %H:%M")
+                if case.escalated_at
+                else ""
+            ),
+        }
+        return [row[c] for c in EXPORT_COLUMNS]
+
+    title = _title(scope, filters, labels)
+    note = f"{title}（共 {total} 件" + (
+        f"，仅导出前 {EXPORT_LIMIT} 件，请缩小筛选范围）" if total > EXPORT_LIMIT else "）"
+    )
+    with ExcelBook(constant_memory=True) as excel:
+        excel.write_sheet(
+            "预警事项",
+            list(EXPORT_COLUMNS.values()),
+            (line(c) for c in cases.iterator(chunk_size=2000)),
+            title=note,
+            widths={(1, 2): 14, (4, 6): 16, 10: 60},
+        )
+    return xlsx_attachment(excel.data, f"预警事项-{today}.xlsx")
+
+
+# --- one case --------------------------------------------------------------------------
+
+FORMS = ("assign", "start", "measure", "resolve", "transfer", "close")
+DONE = {
+    "assign": "已分派",
+    "start": "已开始处理",
+    "measure": "已记录处置措施",
+    "resolve": "已化解",
+    "transfer": "已转处置",
+    "close": "已关闭",
+}
+
+
+def _loan_of(scope, case: Case) -> dict | None:
+    """The case's loan at its last close (None for a customer's or officer's signal, or a
+    loan the ledger no longer holds in the user's subtree)."""
+    if not case.loan_id:
+        return None
+    try:
+        return access_loan(scope, case.loan_id)[-1]
+    except Http404:
+        return None
+
+
+def _assignees(user, case: Case):
+    """Who a case may go to: the active users of the case's org and the orgs around it the
+    user sees (their own subtree)."""
+    scope = scope_of(user)
+    return User.objects.filter(is_active=True, org_id__in=scope.orgs).order_by("org_id", "username")
+
+
+def _proposals(user, case: Case):
+    """The 认定 proposals of the case's loan, newest first (what 转处置 may link)."""
+    if not case.loan_id:
+        return []
+    return list(overrides_of(user).filter(loan_id=case.loan_id).order_by("-created_at")[:50])
+
+
+def _act(user, case: Case, form: str, post) -> None:
+    """Run the one action ``form`` names with what was typed."""
+    if form == "assign":
+        chosen = post.get("assignee") or ""
+        assignee = _assignees(user, case).filter(pk=chosen).first() if chosen.isdigit() else None
+        if assignee is None:
+            raise ValidationError("请选择本机构范围内的处理人")
+        actions.assign(user, case, assignee)
+    elif form == "start":
+        actions.start(user, case)
+    elif form == "measure":
+        actions.record_measure(user, case, post.get("measure", ""), post.get("result", ""))
+    elif form == "resolve":
+        actions.resolve(user, case, post.get("measure", ""), post.get("result", ""))
+    elif form == "transfer":
+        chosen = post.get("override") or ""
+        override_id = int(chosen) if chosen.isdigit() and len(chosen) < 19 else None
+        if chosen and override_id is None:
+            raise ValidationError("请选择该笔贷款的认定")
+        actions.transfer(
+            user, case, override_id=override_id, disposal_ref=post.get("disposal_ref", "")
+        )
+    elif form == "close":
+        actions.close(user, case, post.get("comment", ""))
+
+
+def case_page(request, pk: int):
+    user = request.user
+    case = access_case(user, pk)
+    error, status, failed = None, 200, None
+    if request.method == "POST":
+        form = request.POST.get("form")
+        if form not in FORMS:
+            raise BadRequest("未知操作")
+        if form not in actions.available(user, case):
+            raise PermissionDenied("您不能对该预警事项执行此操作")
+        try:
+            _act(user, case, form, request.POST)
+        except actions.CaseConflict as conflict:
+            error, status, failed = conflict.message, 409, form
+        except ValidationError as invalid:
+            error, status, failed = "；".join(invalid.messages), 400, form
+        else:
+            messages.success(request, DONE[form])
+            return redirect("warning", pk=pk)
+        case = access_case(user, pk)
+    scope = scope_of(user)
+    return render(
+        request,
+        "warnings/case.html",
+        _case_context(user, scope, case)
+        | {
+            "error": error,
+            "failed": failed,
+            "typed": request.POST if failed else {},
+        },
+        status=status,
+    )
+
+
+def _case_context(user, scope, case: Case) -> dict:
+    forms = actions.available(user, case)
+    labels = code_labels()
+    return {
+        "case": case,
+        "code_label": labels.get(case.code, case.code),
+        "overdue": is_overdue(case),
+        "org_name": scope.tree.name(case.org_id),
+        "loan": _loan_of(scope, case),
+        "history": selectors.case_history(case),
+        "measures": list(case.measures.select_related("recorded_by")),
+        "forms": forms,
+        "assignees": list(_assignees(user, case)) if "assign" in forms else [],
+        "proposals": _proposals(user, case) if "transfer" in forms else [],
+        "override": case.override if case.override_id else None,
+    }
+
+
+# --- 《风险预警信号处理表》 ------------------------------------------------------------
+
+FORM_TITLE = "风险预警信号处理表"
+
+
+def _form_context(request, pk: int) -> dict:
+    user = request.user
+    case = access_case(user, pk)
+    scope = scope_of(user)
+    return _case_context(user, scope, case) | {
+        "title": FORM_TITLE,
+        "org": scope.tree.name(case.org_id),
+        "bank": scope.tree.name(scope.tree.root) if scope.tree.root else "",
+        "printed_on": timezone.localdate(),
+    }
+
+
+def case_print_page(request, pk: int):
+    return render(request, "warnings/print_case.html", _form_context(request, pk))
+
+
+def case_print_pdf(request, pk: int):
+    context = _form_context(request, pk)
+    case = context["case"]
+    subject = case.loan_id or case.customer_id or case.subject
+    return pdf_response(
+        request, "warnings/print_case.html", context, f"{FORM_TITLE}-{case.pk}-{subject}.pdf"
+    )
+
+
+# --- 监测通知书 / 提示函 -----------------------------------------------------------------
+
+
+def _kind(request) -> NoticeKind:
+    kind = request.GET.get("kind") or NoticeKind.MAT3M
+    if kind not in NoticeKind.values:
+        raise BadRequest("通知类型应为 MAT3M（监测通知书）或 MAT1M（提示函）")
+    return NoticeKind(kind)
+
+
+def _notice_close() -> dt.date:
+    as_of = portfolio.latest_close()
+    if as_of is None:
+        raise Http404("尚未结账")
+    return as_of
+
+
+def _one_notice(request, loan_id: str) -> dict:
+    """One loan's notice, if the loan is in the user's subtree and carries the signal of
+    ``kind`` at the latest close; 404 otherwise."""
+    scope = scope_of(request.user)
+    kind = _kind(request)
+    as_of = _notice_close()
+    loan = access_loan(scope, loan_id, as_of)[-1]
+    found = [
+        row
+        for row in selectors.notice_loans(scope, as_of, kind, loan["org_id"])
+        if row["loan_id"] == loan_id
+    ]
+    if not found:
+        raise Http404(f"该笔贷款在报告日 {as_of} 没有{CODE_LABELS[kind]}信号")
+    return _notice_context(request, scope, kind, as_of, loan["org_id"], found)
+
+
+def _org_notices(request) -> dict:
+    scope = scope_of(request.user)
+    kind = _kind(request)
+    as_of = _notice_close()
+    org = request.GET.get("org") or scope.org_id
+    if not scope.covers(org):
+        raise Http404("不在您的机构范围内")
+    loans = selectors.notice_loans(scope, as_of, kind, org)
+    if not loans:
+        raise Http404(f"{scope.tree.name(org)}在报告日 {as_of} 没有需要发送{kind.label}的贷款")
+    return _notice_context(request, scope, kind, as_of, org, loans)
+
+
+def _notice_context(request, scope, kind, as_of, org, loans: list[dict]) -> dict:
+    """Each loan with its days left and the name of the org that sends it; printing is
+    recorded (who, when) for each loan."""
+    actions.record_notices(request.user, kind, as_of, loans)
+    today = timezone.localdate()
+    letters = []
+    for loan in loans:
+        maturity = loan.get("maturity") or loan.get("maturity_date")
+        letters.append(
+            {
+                **loan,
+                "maturity": maturity,
+                "days_left": (maturity - as_of).days if maturity else None,
+                "org_name": scope.tree.name(loan["org_id"]),
+            }
+        )
+    return {
+        "title": kind.label,
+        "kind": kind,
+        "org": scope.tree.name(org),
+        "org_id": org,
+        "as_of": as_of,
+        "today": today,
+        "letters": letters,
+        "ask": NOTICE_TEXT[kind],
+    }
+
+
+def notice_page(request, loan_id: str):
+    return render(request, "warnings/print_notice.html", _one_notice(request, loan_id))
+
+
+def notice_pdf(request, loan_id: str):
+    context = _one_notice(request, loan_id)
+    return pdf_response(
+        request, "warnings/print_notice.html", context, f"{context['title']}-{loan_id}.pdf"
+    )
+
+
+def org_notices_page(request):
+    return render(request, "warnings/print_notice.html", _org_notices(request))
+
+
+def org_notices_pdf(request):
+    context = _org_notices(request)
+    name = f"{context['title']}-{context['org']}-{context['as_of']}.pdf"
+    return pdf_response(request, "warnings/print_notice.html", context, name)
