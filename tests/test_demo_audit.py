@@ -1,10 +1,13 @@
 """The demo imports and closes through the engine directly; each of its months is still in
 the audit log, as the operator ``demo``, and the chain verifies."""
 
+import datetime as dt
 import os
 import sqlite3
 import subprocess
 import sys
+
+from loanquality.demo import demo_months
 
 
 def test_every_demo_month_is_audited(tmp_path):
@@ -25,12 +28,13 @@ def test_every_demo_month_is_audited(tmp_path):
             "SELECT username, action, target FROM audit_auditentry "
             "WHERE action IN ('import', 'close') ORDER BY seq"
         ).fetchall()
-    # the generator's first two month ends (2024-01-31 onwards)
+    # the demo's two month ends, the last before today
+    before_last, last = (d.isoformat() for d in demo_months(2, dt.date.today()))
     assert runs == [
-        ("demo", "import", "2024-01-31"),
-        ("demo", "close", "2024-01-31"),
-        ("demo", "import", "2024-02-29"),
-        ("demo", "close", "2024-02-29"),
+        ("demo", "import", before_last),
+        ("demo", "close", before_last),
+        ("demo", "import", last),
+        ("demo", "close", last),
     ]
     verified = subprocess.run(
         [*command, "audit", "verify", "--data-dir", str(data_dir)],

@@ -2,6 +2,7 @@
 saying each step also when its output is not a terminal; the server it starts says what to
 do when its port is taken and stops cleanly on SIGTERM."""
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from loanquality.demo import demo_months
 from loanquality.engine.lake import Lake
 
 
@@ -70,11 +72,12 @@ def test_without_a_terminal_the_demo_says_each_month_it_imports_and_closes(demo)
     """Two months: 2 imports + 2 closes = 4 steps, one line each (captured, no terminal)."""
     _, first = demo
     steps = [line for line in first.stderr.splitlines() if line.startswith("[") and "/4]" in line]
+    before_last, last = demo_months(2, dt.date.today())
     assert [s.split(" (")[0] for s in steps] == [
-        "[1/4] 导入 imported 2024-01-31",
-        "[2/4] 结账 closed 2024-01-31",
-        "[3/4] 导入 imported 2024-02-29",
-        "[4/4] 结账 closed 2024-02-29",
+        f"[1/4] 导入 imported {before_last}",
+        f"[2/4] 结账 closed {before_last}",
+        f"[3/4] 导入 imported {last}",
+        f"[4/4] 结账 closed {last}",
     ]
 
 

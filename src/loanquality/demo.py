@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -9,10 +10,18 @@ from rich.console import Console
 
 from loanquality.common.runtime import open_database
 from loanquality.engine.lake import Lake
-from loanquality.synth.generator import generate_bank
+from loanquality.synth.generator import generate_bank, month_ends
 
 DEMO_PASSWORD = "loanquality-demo"
 DEMO_OPERATOR = "demo"  # who the lake's logs and the audit log say imported and closed
+
+
+def demo_months(months: int, today: dt.date) -> list[dt.date]:
+    """The demo's month ends: ``months`` of them, the last the latest month end before
+    ``today``, so that its warnings fall due around now, as a live bank's would."""
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    first = last.year * 12 + last.month - months  # months counted from year 0, January = 0
+    return month_ends(dt.date(first // 12, first % 12 + 1, 1), months)
 
 
 def build_demo_bank(
@@ -31,7 +40,14 @@ def build_demo_bank(
     operator = actions.Operator(DEMO_OPERATOR, via="demo")
     console.print(f"生成模拟银行 generating a synthetic bank: {loans:,} loans, {months} months")
     with progress(months + 1) as advance:
-        bank = generate_bank(files_dir, loans=loans, months=months, seed=seed, progress=advance)
+        bank = generate_bank(
+            files_dir,
+            loans=loans,
+            months=months,
+            seed=seed,
+            start=demo_months(months, dt.date.today())[0],
+            progress=advance,
+        )
     with progress(2 * len(bank.as_ofs)) as advance:
         for as_of in bank.as_ofs:
             actions.import_files(operator, as_of, bank.files(as_of), data_dir=data_dir)
