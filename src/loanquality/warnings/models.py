@@ -83,6 +83,7 @@ class Case(models.Model):
         verbose_name="关闭人",
     )
     closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+    close_comment = models.TextField("关闭意见", blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -102,10 +103,41 @@ class Case(models.Model):
             models.Index(fields=["assignee", "state"], name="case_assignee_state"),
             models.Index(fields=["org_id", "state", "severity"], name="case_org_state"),
             models.Index(fields=["state", "due_on"], name="case_state_due"),
+            # what escalate_overdue looks for at every read: few rows, whatever the table
+            models.Index(
+                fields=["due_on"],
+                condition=models.Q(escalated_at__isnull=True, state__in=ACTIVE_STATES),
+                name="case_to_escalate",
+            ),
+            # the directors' 逾期升级 inbox
+            models.Index(
+                fields=["org_id"],
+                condition=models.Q(escalated_at__isnull=False, state__in=ACTIVE_STATES),
+                name="case_escalated_org",
+            ),
+            # the list's order within an org (the default list of a user's subtree)
+            models.Index(fields=["org_id", "severity", "due_on"], name="case_org_order"),
         ]
 
     def __str__(self) -> str:
         return f"预警#{self.pk} {self.code} {self.subject}"
+
+
+class SyncedClose(models.Model):
+    """A close whose signals are in the cases (``warnings.sync.sync_close``): the newest
+    close is synced once, and a read finding it missing (the hook failed) syncs it then."""
+
+    as_of = models.DateField("报告日")
+    close_id = models.CharField("结账编号", max_length=64, unique=True)
+    synced_at = models.DateTimeField("入案时间", auto_now_add=True)
+    signals = models.PositiveIntegerField("信号数", default=0)
+    opened = models.PositiveIntegerField("新立案", default=0)
+    updated = models.PositiveIntegerField("更新", default=0)
+    escalated = models.PositiveIntegerField("升级", default=0)
+
+    class Meta:
+        verbose_name = "已入案的结账"
+        ordering = ["-synced_at", "-id"]
 
 
 class Measure(models.Model):

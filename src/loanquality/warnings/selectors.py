@@ -1,0 +1,251 @@
+"""Reading warning cases and signals: always within the user's subtree.
+
+Every list (``cases``, ``open_counts``) and the inbox first bring the cases up to date
+(``refresh``: the newest close synced, overdue cases escalated), so no cron is needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+from django.db.models import Count, Q
+
+from loanquality.common.access import access_object
+from loanquality.common.scope import Scope, lake, scope_of
+from loanquality.engine.lake import PART_FILE
+from loanquality.warnings.models import ACTIVE_STATES, Case, NoticeKind, State
+from loanquality.warnings.sync import ensure_synced, escalate_overdue, today_here
+
+# states a list may ask for beyond the single ones (``?state=active`` …)
+STATE_GROUPS = {
+    "active": ("待处理（新建、已分派、处理中）", ACTIVE_STATES),
+    "to_close": ("待关闭（已化解、已转处置）", (State.RESOLVED, State.TRANSFERRED)),
+    "open": ("未关闭", tuple(s for s in State if s != State.CLOSED)),
+}
+SIGNAL_FIELDS = (
+    "code",
+    "label",
+    "severity",
+    "loan_id",
+    "customer_id",
+    "customer_name",
+    "org_id",
+    "manager_id",
+    "value",
+    "threshold",
+    "evidence",
+)
+
+
+def refresh(today: dt.date | None = None) -> None:
+    """The newest close's signals in the cases and every overdue case escalated."""
+    ensure_synced(today)
+    escalate_overdue(today)
+
+
+def get_case(user, pk: int) -> Case:
+    """The case if its org is in the user's subtree; 404 otherwise."""
+    return access_object(user, Case.objects.select_related("assignee"), pk, what="预警")
+
+
+def states_of(state: str | None) -> tuple[str, ...] | None:
+    """A state's value, or a group of ``STATE_GROUPS``, as the states it means."""
+    if not state:
+        return None
+    if state in STATE_GROUPS:
+        return tuple(STATE_GROUPS[state][1])
+    if state in State.values:
+        return (state,)
+    raise ValueError(f"未知状态 {state}")
+
+
+def cases(
+    scope: Scope,
+    *,
+    code: str | None = None,
+    severity: int | None = None,
+    state: str | None = None,
+    org: str | None = None,
+    officer: str | None = None,
+    overdue: bool | None = None,
+    assignee=None,
+    today: dt.date | None = None,
+):
+    """The cases of ``scope``, worst and most urgent first (severity, due date).
+
+    ``org``: that org's subtree (within the scope); ``officer``: the manager's staff id;
+    ``state``: a ``State`` value or a group of ``STATE_GROUPS``; ``overdue``: only the
+    active cases past due (falsy: no filter); ``assignee``: a User or a user id."""
+    refresh(today)
+    today = today or today_here()
+    found = Case.objects.in_scope(scope).select_related("assignee")
+    if code:
+        found = found.filter(code=code)
+    if severity:
+        found = found.filter(severity=severity)
+    if states := states_of(state):
+        found = found.filter(state__in=states) if len(states) > 1 else found.filter(state=states[0])
+    if org:
+        found = found.filter(org_id__in=[o for o in scope.tree.subtree(org) if scope.covers(o)])
+    if officer:
+        found = found.filter(manager_id=officer)
+    if overdue:
+        found = found.filter(state__in=ACTIVE_STATES, due_on__lt=today)
+    if assignee is not None:
+        found = found.filter(assignee=assignee)
+    return found
+
+
+def is_overdue(case: Case, today: dt.date | None = None) -> bool:
+    return case.state in ACTIVE_STATES and case.due_on < (today or today_here())
+
+
+def measures(case: Case):
+    return case.measures.select_related("recorded_by")
+
+
+def open_counts(scope: Scope, today: dt.date | None = None) -> list[dict]:
+    """Active cases (新建, 已分派, 处理中) and the overdue among them by severity: first the
+    scope's whole subtree (``total`` True), then each org just below the scope's org (its
+    subtree summed). One row per (org, severity), zeros included, each with the list it
+    drills to (``/warnings/?org=…&severity=…&state=active``, and ``&overdue=1``)."""
+    refresh(today)
+    today = today or today_here()
+    tree = scope.tree
+    rows = (
+        Case.objects.in_scope(scope)
+        .filter(state__in=ACTIVE_STATES)
+        .values("org_id", "severity")
+        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today)))
+    )
+    heads = [scope.org_id, *tree.children(scope.org_id)]
+    counts = {(h, s): [0, 0] for h in heads for s in (3, 2, 1)}
+    for row in rows:
+        path = tree.path(row["org_id"])
+        if scope.org_id not in path:
+            continue
+        below = path[path.index(scope.org_id) + 1 :]
+        for head in [scope.org_id, *below[:1]]:
+            cell = counts.setdefault((head, row["severity"]), [0, 0])
+            cell[0] += row["open"]
+            cell[1] += row["overdue"]
+    return [
+        {
+            "org_id": head,
+            "org_name": tree.name(head),
+            "total": head == scope.org_id,
+            "severity": severity,
+            "open": opened,
+            "overdue": late,
+            "open_url": f"/warnings/?org={head}&severity={severity}&state=active",
+            "overdue_url": f"/warnings/?org={head}&severity={severity}&state=active&overdue=1",
+        }
+        for (head, severity), (opened, late) in counts.items()
+    ]
+
+
+def notice_loans(
+    scope: Scope,
+    as_of: dt.date,
+    kind: str,
+    org: str | None = None,
+    loan_id: str | None = None,
+) -> list[dict]:
+    """The loans of ``scope`` (``org``'s subtree, or one loan) with a ``kind`` signal
+    (MAT3M 监测通知书 / MAT1M 提示函) at ``as_of``, with what a notice prints: the
+    customer, amount, balance, the maturity (the extended one where there is one) and the
+    signal's evidence. Sorted by org, maturity, loan."""
+    if kind not in NoticeKind.values:
+        raise ValueError(f"未知通知类型 {kind}")
+    the_lake = lake()
+    if not the_lake.has("signals", as_of) or not the_lake.has("classified", as_of):
+        return []
+    orgs = [o for o in (scope.tree.subtree(org) if org else scope.orgs) if scope.covers(o)]
+    sql = f"""
+        SELECT s.loan_id, l.customer_id, coalesce(l.customer_name, s.customer_name) AS
+               customer_name, s.org_id, l.manager_id, l.product, l.amount, l.balance,
+               l.issue_date, coalesce(l.extended_maturity_date, l.maturity_date) AS
+               maturity_date, l.maturity_date AS original_maturity_date, s.evidence,
+               s.value AS days
+        FROM read_parquet({_path("signals", as_of)}) s
+        JOIN read_parquet({_path("classified", as_of)}) l USING (loan_id)
+        WHERE s.code = $kind AND s.loan_id <> '' AND s.org_id IN (SELECT unnest($orgs))
+          {"AND s.loan_id = $loan_id" if loan_id else ""}
+        ORDER BY s.org_id, maturity_date, s.loan_id
+    """
+    params: dict = {"kind": kind, "orgs": orgs}
+    if loan_id:
+        params["loan_id"] = loan_id
+    rows = _query(sql, params)
+    for row in rows:
+        row["as_of"], row["kind"] = as_of, kind
+    return rows
+
+
+def signals(
+    scope: Scope,
+    as_of: dt.date,
+    *,
+    codes: list[str] | None = None,
+    org: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict]:
+    """The signal rows of ``as_of`` in ``scope`` (``org``'s subtree), as published:
+    worst first, then org, loan."""
+    if not lake().has("signals", as_of):
+        return []
+    orgs = [o for o in (scope.tree.subtree(org) if org else scope.orgs) if scope.covers(o)]
+    where = "org_id IN (SELECT unnest($orgs))"
+    params: dict = {"orgs": orgs, "limit": limit, "offset": offset}
+    if codes:
+        where += " AND code IN (SELECT unnest($codes))"
+        params["codes"] = codes
+    sql = f"""
+        SELECT {", ".join(SIGNAL_FIELDS)} FROM read_parquet({_path("signals", as_of)})
+        WHERE {where}
+        ORDER BY severity DESC, org_id, loan_id, code, customer_id, manager_id
+        LIMIT $limit OFFSET $offset
+    """
+    return _query(sql, params)
+
+
+def signal_dates() -> list[dt.date]:
+    return lake().as_ofs("signals")
+
+
+def case_history(case: Case) -> list[dict]:
+    """The case's signal — its code and subject — at every close that raised it, oldest
+    first: as_of, severity, value, threshold, evidence."""
+    if not lake().as_ofs("signals"):
+        return []
+    glob = "'" + str(lake().root / "signals" / "*" / PART_FILE).replace("'", "''") + "'"
+    sql = f"""
+        SELECT as_of, severity, value, threshold, evidence, org_id, manager_id
+        FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)
+        WHERE code = $code AND (CASE WHEN loan_id <> '' THEN loan_id
+                                     WHEN customer_id <> '' THEN customer_id
+                                     ELSE manager_id END) = $subject
+        ORDER BY as_of
+    """
+    rows = _query(sql, {"code": case.code, "subject": case.subject})
+    for row in rows:
+        if not isinstance(row["as_of"], dt.date):
+            row["as_of"] = dt.date.fromisoformat(str(row["as_of"]))
+    return rows
+
+
+def _path(table: str, as_of: dt.date) -> str:
+    return "'" + str(lake().partition(table, as_of) / PART_FILE).replace("'", "''") + "'"
+
+
+def _query(sql: str, params: dict) -> list[dict]:
+    with duckdb.connect() as con:
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def scope_for(user) -> Scope:
+    return scope_of(user)

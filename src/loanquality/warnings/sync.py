@@ -1,0 +1,280 @@
+"""Signals of a close into cases (预警事项), and overdue cases escalated.
+
+The close publishes ``signals/as_of=…`` (one row per code and subject); this module keeps
+what people do about them. A signal whose (code, subject) has an open case updates it;
+any other opens a case, assigned to the manager's user when there is one. At a 10-million
+loan close a million MAT3M rows are usual, so everything here is in bulk: the partition is
+read with pyarrow, keys are compared in sets, new cases are written with ``bulk_create``
+and fired-again cases with one ``UPDATE … FROM (VALUES …)`` per batch, never a query per
+row. Escalation needs no cron: every sync and every list or inbox read runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from loanquality.audit.actions import record
+from loanquality.audit.runs import SYSTEM, Operator
+from loanquality.common.scope import lake, org_tree
+from loanquality.engine.close import latest_close
+from loanquality.warnings.models import ACTIVE_STATES, Case, State, SyncedClose
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000  # rows per INSERT / UPDATE
+# days to handle a case by severity when the signals carry no due_days (SPEC §6 defaults)
+DUE_DAYS = {3: 7, 2: 15, 1: 30}
+# who syncs when a read finds the newest close not synced yet
+AUTO = Operator(SYSTEM, via="auto")
+COLUMNS = (
+    "code",
+    "severity",
+    "loan_id",
+    "customer_id",
+    "customer_name",
+    "org_id",
+    "manager_id",
+    "value",
+    "threshold",
+    "evidence",
+)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    opened: int = 0
+    updated: int = 0
+    escalated: int = 0
+
+
+def today_here() -> dt.date:
+    return timezone.localdate()
+
+
+def newest_close() -> tuple[dt.date, str] | None:
+    """The newest closed as-of and the id of its close now published (None before one)."""
+    the_lake = lake()
+    dates = the_lake.as_ofs("classified")
+    if not dates:
+        return None
+    entry = latest_close(the_lake, dates[-1])
+    return dates[-1], (entry or {}).get("close_id", "")
+
+
+def ensure_synced(today: dt.date | None = None) -> SyncResult | None:
+    """Sync the newest close if it has not been (its after-close hook failed, or it was
+    closed by the engine alone). Cheap when it has: a directory listing, the close log and
+    one indexed query. None when nothing was to do."""
+    newest = newest_close()
+    if newest is None or not lake().has("signals", newest[0]):
+        return None
+    if SyncedClose.objects.filter(close_id=newest[1]).exists():
+        return None
+    return sync_close(newest[0], actor=AUTO, today=today)
+
+
+def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncResult:
+    """The signals of the close of ``as_of`` into cases, with one ``warning.sync`` audit row.
+
+    Only the newest closed as-of syncs: closing an older date again opens nothing. A
+    signal on an open case of the same (code, subject) updates its figures, severity and
+    ``last_as_of`` (``times_fired`` + 1 once per as-of: closing the same date again does
+    not count twice); any other opens a case due in its ``due_days``, 已分派 to the active
+    user whose staff id is the signal's manager (and whose subtree holds its org), else
+    新建. Overdue cases escalate in the same transaction. ``actor``: a User or an
+    ``Operator``."""
+    today = today or today_here()
+    newest = newest_close()
+    if newest is None or newest[0] != as_of or not lake().has("signals", as_of):
+        return SyncResult()
+    signals = _read_signals(as_of)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # one process syncs a close; the other waits, then skips
+                mark = SyncedClose.objects.create(as_of=as_of, close_id=newest[1])
+        except IntegrityError:
+            return SyncResult()
+        opened, updated = _apply(signals, as_of, today)
+        escalated = _escalate(today)
+        mark.signals, mark.opened, mark.updated, mark.escalated = (
+            signals.num_rows,
+            opened,
+            updated,
+            escalated,
+        )
+        mark.save(update_fields=["signals", "opened", "updated", "escalated"])
+        record(
+            "warning.sync",
+            user=actor,
+            target=str(as_of),
+            org_id=org_tree().root or "",
+            close_id=newest[1],
+            signals=signals.num_rows,
+            opened=opened,
+            updated=updated,
+            escalated=escalated,
+        )
+    return SyncResult(opened, updated, escalated)
+
+
+def escalate_overdue(today: dt.date | None = None) -> int:
+    """Mark escalated (once) every active case past its due date, with one
+    ``warning.escalate`` audit row when any was; the number marked."""
+    today = today or today_here()
+    if not Case.objects.filter(
+        escalated_at__isnull=True, state__in=ACTIVE_STATES, due_on__lt=today
+    ).exists():
+        return 0  # the usual read: one look at a partial index, nothing written
+    with transaction.atomic():
+        count = _escalate(today)
+        if count:
+            record(
+                "warning.escalate",
+                user=AUTO,
+                target=str(today),
+                org_id=org_tree().root or "",
+                escalated=count,
+            )
+    return count
+
+
+def _escalate(today: dt.date) -> int:
+    # conditional: two readers at once escalate (and count) each case once
+    return Case.objects.filter(
+        escalated_at__isnull=True, state__in=ACTIVE_STATES, due_on__lt=today
+    ).update(escalated_at=timezone.now(), updated_at=timezone.now())
+
+
+def _read_signals(as_of: dt.date) -> pa.Table:
+    table = lake().read("signals", as_of)
+    loan, customer, manager = (table.column(c) for c in ("loan_id", "customer_id", "manager_id"))
+    subject = pc.if_else(
+        pc.not_equal(loan, ""), loan, pc.if_else(pc.not_equal(customer, ""), customer, manager)
+    )
+    wanted = [c for c in COLUMNS if c in table.column_names]
+    out = table.select(wanted).append_column("subject", subject)
+    if "due_days" in table.column_names:
+        return out.append_column("due_days", table.column("due_days"))
+    due = [DUE_DAYS.get(s, 30) for s in table.column("severity").to_pylist()]
+    return out.append_column("due_days", pa.array(due, pa.int32()))
+
+
+def _apply(signals: pa.Table, as_of: dt.date, today: dt.date) -> tuple[int, int]:
+    """Open or update a case for each signal row; (opened, updated)."""
+    open_cases = {
+        (code, subject): (pk, last, times)
+        for pk, code, subject, last, times in Case.objects.exclude(state=State.CLOSED)
+        .filter(code__in=set(signals.column("code").to_pylist()))
+        .values_list("pk", "code", "subject", "last_as_of", "times_fired")
+        .iterator(chunk_size=BATCH)
+    }
+    assignees = _assignees()
+    tree = org_tree()
+    subtrees: dict[str, set[str]] = {}
+    new, again = [], []
+    now = timezone.now()
+    for row in signals.to_pylist():
+        key = (row["code"], row["subject"])
+        if key in open_cases:
+            pk, last, times = open_cases[key]
+            again.append((pk, row, times + 1 if last < as_of else times))
+            continue
+        user = assignees.get(row["manager_id"]) if row["manager_id"] else None
+        if user is not None:
+            if user.org_id not in subtrees:
+                subtrees[user.org_id] = set(tree.subtree(user.org_id))
+            if row["org_id"] not in subtrees[user.org_id]:
+                user = None  # the manager's user cannot see the case where it is now
+        open_cases[key] = (None, as_of, 1)  # a code and subject twice in one close: once
+        new.append(
+            Case(
+                code=row["code"],
+                subject=row["subject"],
+                loan_id=row["loan_id"] or "",
+                customer_id=row["customer_id"] or "",
+                customer_name=row.get("customer_name") or "",
+                org_id=row["org_id"] or "",
+                manager_id=row["manager_id"] or "",
+                severity=int(row["severity"]),
+                value=row["value"],
+                threshold=row["threshold"],
+                evidence=row["evidence"] or "",
+                first_as_of=as_of,
+                last_as_of=as_of,
+                times_fired=1,
+                state=State.ASSIGNED if user else State.NEW,
+                assignee=user,
+                opened_on=today,
+                due_on=today + dt.timedelta(days=int(row["due_days"])),
+                updated_at=now,
+            )
+        )
+    Case.objects.bulk_create(new, batch_size=BATCH)
+    for start in range(0, len(again), BATCH):
+        _update(again[start : start + BATCH], as_of, now)
+    return len(new), len(again)
+
+
+def _assignees() -> dict:
+    """Staff id -> the active user who handles that officer's cases: an officer's account
+    before any other, then the oldest."""
+    from loanquality.accounts.models import Role, User
+
+    found: dict = {}
+    users = User.objects.filter(is_active=True).exclude(staff_id="").order_by("pk")
+    for user in users:
+        held = found.get(user.staff_id)
+        if held is None or (user.role == Role.OFFICER and held.role != Role.OFFICER):
+            found[user.staff_id] = user
+    return found
+
+
+def _update(rows: list, as_of: dt.date, now: dt.datetime) -> None:
+    """The fired-again cases' latest figures, in one statement (SQLite and PostgreSQL)."""
+    types = TYPES[connection.vendor]
+    params: list = []
+    for pk, row, times in rows:
+        params += [
+            pk,
+            int(row["severity"]),
+            row["value"],
+            row["threshold"],
+            row["evidence"] or "",
+            row["org_id"] or "",
+            row["manager_id"] or "",
+            row.get("customer_name") or "",
+            times,
+        ]
+    table = Case._meta.db_table
+    sql = (
+        "WITH v(id, severity, value, threshold, evidence, org_id, manager_id, customer_name,"
+        " times) AS (VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        + f") UPDATE {table} SET severity = CAST(v.severity AS {types['int']}),"
+        f" value = CAST(v.value AS {types['float']}),"
+        f" threshold = CAST(v.threshold AS {types['float']}),"
+        " evidence = v.evidence, org_id = v.org_id, manager_id = v.manager_id,"
+        f" customer_name = CASE WHEN v.customer_name = '' THEN {table}.customer_name"
+        " ELSE v.customer_name END,"
+        f" times_fired = CAST(v.times AS {types['int']}), last_as_of = %s, updated_at = %s"
+        f" FROM v WHERE {table}.id = CAST(v.id AS {types['int']})"
+    )
+    with connection.cursor() as cursor:
+        ops = connection.ops
+        cursor.execute(
+            sql, [*params, ops.adapt_datefield_value(as_of), ops.adapt_datetimefield_value(now)]
+        )
+
+
+# what a VALUES row's text is cast to (PostgreSQL types a bare parameter as text)
+TYPES = {
+    "postgresql": {"int": "integer", "float": "double precision"},
+    "sqlite": {"int": "INTEGER", "float": "REAL"},
+}
