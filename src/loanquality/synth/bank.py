@@ -31,6 +31,8 @@ class Product:
     rate: float  # annual interest rate
     off_balance: bool = False
     round_to: int = 10_000
+    # what a 抵押 / 质押 loan of this product is secured by: (押品类型, weight)
+    collateral: tuple[tuple[str, float], ...] = ()
 
 
 PRODUCTS = (
@@ -71,6 +73,7 @@ PRODUCTS = (
         ("F", "H", "O", "G"),
         0.004,
         0.066,
+        collateral=(("住房", 0.5), ("商铺", 0.3), ("车辆", 0.1), ("机器设备", 0.1)),
     ),
     Product(
         "个人住房贷款",
@@ -83,6 +86,7 @@ PRODUCTS = (
         ("",),
         0.0012,
         0.045,
+        collateral=(("住房", 1.0),),
     ),
     Product(
         "小微企业流动资金贷款",
@@ -95,6 +99,13 @@ PRODUCTS = (
         ("C", "F", "E", "G"),
         0.005,
         0.060,
+        collateral=(
+            ("厂房", 0.35),
+            ("商铺", 0.15),
+            ("土地使用权", 0.15),
+            ("机器设备", 0.2),
+            ("存货", 0.15),
+        ),
     ),
     Product(
         "流动资金贷款",
@@ -107,6 +118,13 @@ PRODUCTS = (
         ("C", "E", "K", "F"),
         0.004,
         0.055,
+        collateral=(
+            ("厂房", 0.35),
+            ("土地使用权", 0.3),
+            ("商铺", 0.1),
+            ("机器设备", 0.15),
+            ("存货", 0.1),
+        ),
     ),
     Product(
         "票据贴现",
@@ -119,6 +137,7 @@ PRODUCTS = (
         ("C", "F"),
         0.0003,
         0.025,
+        collateral=(("存单", 1.0),),
     ),
     Product(
         "银行承兑汇票",
@@ -132,9 +151,16 @@ PRODUCTS = (
         0.0003,
         0.0,
         off_balance=True,
+        collateral=(("存单", 1.0),),
     ),
 )
 PRODUCT_SHARES = np.array([p.share for p in PRODUCTS]) / sum(p.share for p in PRODUCTS)
+LARGE_LOAN_PRODUCT = 5  # 流动资金贷款, what the bank's largest borrowers hold
+
+# 押品类型: real estate is revalued every 12 months, other collateral every 6 (SPEC §7)
+COLLATERAL_TYPES = ("住房", "商铺", "厂房", "土地使用权", "机器设备", "存货", "车辆", "存单")
+REAL_ESTATE = np.array([t in ("住房", "商铺", "厂房", "土地使用权") for t in COLLATERAL_TYPES])
+PLEDGED = np.array([t == "存单" for t in COLLATERAL_TYPES])  # 质押: a deposit certificate
 
 # Calendar-month factors (index 0 = January). Farmers are stretched before the
 # harvest and collect after it (seeds: collections spike in the autumn).

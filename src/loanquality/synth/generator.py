@@ -29,10 +29,17 @@ from loanquality.engine.schema import (
     CATEGORY_LABELS,
     CUSTOMER_TYPE_LABELS,
     IMPORT_TABLES,
+    RETAIL_CUSTOMER_TYPES,
     TABLES,
 )
 from loanquality.synth import names
-from loanquality.synth.bank import PRODUCTS, ROOT_ORG, Structure, build_structure
+from loanquality.synth.bank import (
+    COLLATERAL_TYPES,
+    PRODUCTS,
+    ROOT_ORG,
+    Structure,
+    build_structure,
+)
 from loanquality.synth.portfolio import AMORTIZING, DUE_DAY, RATE, Flows, Portfolio, to_day
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -48,6 +55,14 @@ PER_MONTH_TABLES = (
 )
 REFERENCE_TABLES = tuple(t for t in IMPORT_TABLES if t not in PER_MONTH_TABLES)
 SCHEDULE_HORIZON_DAYS = 366  # the schedule export covers what falls due within a year
+# the largest borrowers' balances, as shares of the net capital (CONCENTRATION above 10 %)
+LARGE_BORROWER_SHARES = (0.14, 0.12)
+# every SURGE_EVERY months from the second month written, one co-op's new loans of the month
+# all go to one officer (BOOK_SURGE)
+SURGE_EVERY = 6
+# a company's deposits here / its credit line: lognormal around DEPOSIT_SHARE (about 7 % of
+# them below 20 %, DEPOSIT_LOW); the line covers its largest need by 10–40 %
+DEPOSIT_SHARE, DEPOSIT_SPREAD = 0.45, 0.55
 
 
 def month_end(year: int, month: int) -> dt.date:
@@ -101,12 +116,17 @@ def generate_bank(
     bank = GeneratedBank(Path(out), all_ends[BURN_IN_MONTHS + 1 :], file_format)
     bank.out.mkdir(parents=True, exist_ok=True)
     writer = _Writer(bank, structure, book, rng)
+    n_coops = int(structure.officer_coop.max()) + 1
     for previous, as_of in itertools.pairwise(all_ends):
         if as_of == bank.as_ofs[0]:
             # repayments are written from here on: only loans issued from now can carry a
             # schedule whose whole payment history is in the files
             book.cols["has_schedule"][:] = False
+            book.add_large_borrowers(to_day(previous), LARGE_BORROWER_SHARES)
         flows = book.step(previous, as_of, loans)
+        written = bank.as_ofs.index(as_of) if as_of in bank.as_ofs else -1
+        if written % SURGE_EVERY == 1:
+            book.book_to_one_officer(to_day(previous), (3 + 7 * (written // SURGE_EVERY)) % n_coops)
         if as_of in bank.as_ofs:
             step(f"生成 {as_of}")
             writer.month(previous, as_of, flows)
@@ -284,38 +304,46 @@ class _Writer:
         )
 
     def collateral(self, loans: np.ndarray) -> pd.DataFrame:
+        """One item per secured loan, at the value and date of its last appraisal."""
         b = self.book
-        kind = np.select([b.product[loans] >= 6, b.product[loans] == 3], ["存单", "住房"], "房产")
         return pd.DataFrame(
             {
                 "collateral_id": [f"YP{n:010d}" for n in b.id[loans]],
                 "loan_id": _loan_ids(b.id[loans]),
-                "type": kind,
-                "value": np.round(b.collateral_value[loans], -2),
+                "type": np.array(COLLATERAL_TYPES)[b.collateral_kind[loans]],
+                "value": np.round(b.appraised_value[loans], -2),
                 "appraisal_date": b.appraisal[loans],
             }
         )
 
     def guarantees(self, loans: np.ndarray) -> pd.DataFrame:
+        """Each 保证 loan's guarantor: another customer of the bank, drawn when it was made."""
         b = self.book
-        guarantor = (b.customer[loans] * 7919 + 13) % max(len(b.customer_type), 1)
         return pd.DataFrame(
             {
                 "loan_id": _loan_ids(b.id[loans]),
-                "guarantor_id": _customer_ids(guarantor),
+                "guarantor_id": _customer_ids(b.guarantor[loans]),
                 "amount": b.amount[loans],
             }
         )
 
     def bureau(self, ledger: pd.DataFrame) -> pd.DataFrame:
         """Non-retail debtors' share of debt overdue > 90 days at all banks: those 90 days
-        overdue here, and a fixed few (about 2 %) in trouble elsewhere only."""
+        overdue here, and a fixed few (about 2 %) in trouble elsewhere only; and how many
+        other banks lend to them (one more for those in trouble)."""
         non_retail = ledger[ledger["customer_type"].isin(["企业", "小微企业"])]
         worst = non_retail.groupby("customer_id")["principal_overdue_days"].max()
         number = worst.index.str[2:].astype(int).to_numpy()
         elsewhere = (number * 2654435761) % 100 < 2
         share = np.where(worst > 90, 0.35 + (number % 50) / 100, np.where(elsewhere, 0.25, 0.0))
-        return pd.DataFrame({"customer_id": worst.index, "overdue90_share": np.round(share, 4)})
+        lenders = self.book.customer_lenders[number] + (share > 0)
+        return pd.DataFrame(
+            {
+                "customer_id": worst.index,
+                "overdue90_share": np.round(share, 4),
+                "lender_count": lenders,
+            }
+        )
 
     def provisions(self, ledger: pd.DataFrame) -> pd.DataFrame:
         """Provisions held per co-op: what the bank's categories require, times a cushion."""
@@ -335,6 +363,15 @@ class _Writer:
         ids = np.arange(n)
         village = b.customer_village
         farmer = b.customer_type == "farmer"
+        line_draw, deposit_draw = self.rng.lognormal(11, 1, n), self.rng.lognormal(9.5, 1.5, n)
+        # companies: a credit line covering what they borrow, deposits a share of it (the
+        # same draws, as standard normals)
+        company = ~np.isin(b.customer_type, RETAIL_CUSTOMER_TYPES)
+        cover = np.clip(1.25 * np.exp(0.12 * (np.log(line_draw) - 11)), 1.1, 1.4)
+        line = np.ceil(self.company_need(company) * cover / 10_000) * 10_000
+        share = DEPOSIT_SHARE * np.exp(DEPOSIT_SPREAD * (np.log(deposit_draw) - 9.5) / 1.5)
+        credit_line = np.where(company, line, np.round(line_draw, -3))
+        deposits = np.round(np.where(company, line * share, deposit_draw), 2)
         self.write(
             "customers",
             pd.DataFrame(
@@ -349,15 +386,28 @@ class _Writer:
                         names.FARMER_GRADES[i % 3] if f else None
                         for i, f in zip(ids, farmer, strict=True)
                     ],
-                    "credit_line": np.round(self.rng.lognormal(11, 1, n), -3),
-                    "deposit_balance": np.round(self.rng.lognormal(9.5, 1.5, n), 2),
+                    "credit_line": credit_line,
+                    "deposit_balance": deposits,
                 }
             ),
         )
+        # net capital: 11 % of the last month's book (its largest borrowers hold 12–14 % each)
         total = self.last_ledger["balance"].sum() if self.last_ledger is not None else 0.0
         self.write(
             "capital", pd.DataFrame({"org_id": [ROOT_ORG], "net_capital": [round(total * 0.11, 2)]})
         )
+
+    def company_need(self, company: np.ndarray) -> np.ndarray:
+        """Per customer: the larger of its largest loan ever and what it owes on the books now
+        (only where ``company``; 0 elsewhere)."""
+        b = self.book
+        loans = np.flatnonzero(company[b.customer])
+        customer = b.customer[loans]
+        largest = np.zeros(len(company))
+        np.maximum.at(largest, customer, b.amount[loans])
+        live = loans[b.active[loans] & ~b.written_off[loans]]
+        owed = np.bincount(b.customer[live], weights=b.balance[live], minlength=len(company))
+        return np.maximum(largest, owed)
 
 
 def _loan_id(n: int) -> str:

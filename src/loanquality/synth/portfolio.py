@@ -5,6 +5,9 @@ Each month: performing loans pay their installment or fall into arrears
 after the autumn harvest), restructured or written off; matured loans are
 repaid, extended (展期) or renewed (借新还旧) — stressed ones more often,
 which is how stress gets masked; new loans replace the ones that left.
+Collateral is revalued on schedule (real estate every 12 months, other
+collateral every 6) except under lax officers; the bank's largest borrowers
+hold a large, steady 流动资金贷款 each, renewed at maturity.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from loanquality.synth.bank import (
+    COLLATERAL_TYPES,
     CURE_SEASON,
     HAZARD_SEASON,
+    LARGE_LOAN_PRODUCT,
     LENDING_SEASON,
+    PLEDGED,
     PRODUCT_SHARES,
     PRODUCTS,
+    REAL_ESTATE,
     Structure,
 )
 
@@ -32,6 +39,18 @@ RATE = np.array([p.rate for p in PRODUCTS])
 CUSTOMER_TYPES = np.array([p.customer_type for p in PRODUCTS])
 MEDIAN_AMOUNT = np.array([p.median_amount for p in PRODUCTS])
 ROUND_TO = np.array([p.round_to for p in PRODUCTS])
+# revaluation: redone once an appraisal is this many days old (before its 12 or 6 months are
+# up at the next month end); a lax officer's lapses until past them, then 1 in 5 a month
+REVALUE_AFTER_DAYS = np.where(REAL_ESTATE, 320, 140)
+LAPSED_AFTER_DAYS = np.where(REAL_ESTATE, 366, 184)
+LAX_REVALUE_CHANCE = 0.2
+LAX_SHARE = 0.20  # of secured loans, times the officer's factor
+# other banks lending to a new customer (他行授信机构数): chance of 0, 1, 2, … 5
+LENDERS = {
+    "corporate": (0.30, 0.30, 0.22, 0.10, 0.05, 0.03),
+    "micro": (0.50, 0.30, 0.13, 0.05, 0.015, 0.005),
+}
+RETAIL_LENDERS = (0.75, 0.2, 0.05)
 
 
 def draw_within_groups(rng: np.random.Generator, groups: np.ndarray, choices_of) -> np.ndarray:
@@ -62,10 +81,14 @@ INT_FIELDS = (
     "term",
     "paid_seq",
     "village",
+    "guarantor",  # customer number of the guarantor (保证 loans)
+    "collateral_kind",  # index into COLLATERAL_TYPES (secured loans)
 )
-FLOAT_FIELDS = ("amount", "balance", "stress", "collateral_value", "hide")
+# collateral_value: the market value, drifting; appraised_value: what the last appraisal said
+FLOAT_FIELDS = ("amount", "balance", "stress", "collateral_value", "appraised_value", "hide")
 DATE_FIELDS = ("issue", "maturity", "ext_maturity", "restructured", "arrears_since", "appraisal")
-BOOL_FIELDS = ("active", "written_off", "has_schedule", "secured", "guaranteed")
+# lax: its collateral's revaluation lapses; large: one of the bank's largest borrowers' loans
+BOOL_FIELDS = ("active", "written_off", "has_schedule", "secured", "guaranteed", "lax", "large")
 
 
 @dataclass
@@ -128,6 +151,7 @@ class Portfolio:
         self.customer_village = np.array([], int)
         self.customer_group = np.array([], int)
         self.customer_industry = np.array([], object)
+        self.customer_lenders = np.array([], int)  # other banks lending to it
         self.n_groups = 0
         self.companies: dict[str, np.ndarray] = {}
 
@@ -170,6 +194,17 @@ class Portfolio:
             rng, product, lambda p: tuple(zip(*PRODUCTS[p].guarantees, strict=True))
         )
         customer = self._borrowers(product, outlet)
+        n_customers = len(self.customer_type)
+        guarantor = rng.integers(0, n_customers, n)
+        guarantor = np.where(guarantor == customer, (guarantor + 1) % n_customers, guarantor)
+        secured = np.isin(guarantee, ["抵押", "质押"])
+        kind = self._collateral_kinds(product)
+        # 抵押: worth 1.3–2.3 times the loan; 质押 (存单): 1.12–1.62, a few barely above it
+        cover = rng.random(n)
+        cover = np.where(
+            PLEDGED[kind], np.where(cover < 0.06, 1.0 + cover, 1.12 + 0.5 * cover), 1.3 + cover
+        )
+        lax = secured & (rng.random(n) < LAX_SHARE * s.officer_factor[officer])
         self._append(
             id=np.arange(len(self), len(self) + n),
             customer=customer,
@@ -181,10 +216,13 @@ class Portfolio:
             term=term,
             paid_seq=np.zeros(n, int),
             village=self.customer_village[customer],
+            guarantor=guarantor,
+            collateral_kind=kind,
             amount=amount,
             balance=amount.copy(),
             stress=np.ones(n),
-            collateral_value=amount * rng.uniform(1.3, 2.3, n),
+            collateral_value=amount * cover,
+            appraised_value=amount * cover,
             hide=rng.random(n),
             issue=issue,
             maturity=add_months(issue, term),
@@ -195,8 +233,10 @@ class Portfolio:
             active=np.ones(n, bool),
             written_off=np.zeros(n, bool),
             has_schedule=AMORTIZING[product] & (not seasoned),
-            secured=np.isin(guarantee, ["抵押", "质押"]),
+            secured=secured,
             guaranteed=np.array(guarantee) == "保证",
+            lax=lax,
+            large=np.zeros(n, bool),
         )
         if seasoned:
             # amortizing loans already on the books have paid what fell due before now
@@ -208,6 +248,100 @@ class Portfolio:
                 1 - months_run[amort] / term[amort]
             )
         return np.arange(len(self) - n, len(self))
+
+    def _collateral_kinds(self, product: np.ndarray) -> np.ndarray:
+        """The collateral type of each new loan, drawn by product (0 for unsecured ones)."""
+        kind = np.zeros(len(product), int)
+        u = self.rng.random(len(product))
+        for p, spec in enumerate(PRODUCTS):
+            if not spec.collateral:
+                continue
+            members = product == p
+            types, weights = zip(*spec.collateral, strict=True)
+            cumulative = np.cumsum(weights) / sum(weights)
+            pick = np.minimum(np.searchsorted(cumulative, u[members], side="right"), len(types) - 1)
+            kind[members] = np.array([COLLATERAL_TYPES.index(t) for t in types])[pick]
+        return kind
+
+    def add_large_borrowers(self, today: np.datetime64, shares: tuple[float, ...]) -> np.ndarray:
+        """The bank's largest borrowers: each of the first corporate customers gets a
+        流动资金贷款 of ``shares`` of the net capital the generator writes (11 % of the book,
+        which stays about level). Issued half a year ago for three years, never in arrears,
+        renewed at maturity. Returns the new loans."""
+        companies = np.flatnonzero(self.customer_type == "corporate")[: len(shares)]
+        n = len(companies)
+        if not n:
+            return np.array([], int)
+        book = self.balance[self.active].sum()
+        total = sum(shares[:n]) * 0.11
+        capital = 0.11 * book / (1 - total)  # the capital of the book these loans are part of
+        amount = np.round(np.array(shares[:n]) * capital, -4)
+        first_loan = np.array([np.flatnonzero(self.customer == k)[0] for k in companies])
+        officer = self.officer[first_loan]
+        officer_b = self.officer_b[first_loan]
+        for i, (a, b) in enumerate(zip(officer, officer_b, strict=True)):
+            if a == b:  # the B角 is someone else of the same co-op
+                peers = np.flatnonzero(self.s.officer_coop == self.s.officer_coop[a])
+                officer_b[i] = peers[peers != a][0] if len(peers) > 1 else a
+        issue = np.full(n, today - np.timedelta64(183, "D"))
+        start = len(self)
+        self._append(
+            id=np.arange(start, start + n),
+            customer=companies,
+            product=np.full(n, LARGE_LOAN_PRODUCT),
+            outlet=self.outlet[first_loan],
+            officer=officer,
+            officer_b=officer_b,
+            prior=np.full(n, -1),
+            term=np.full(n, 36),
+            paid_seq=np.zeros(n, int),
+            village=np.full(n, -1),
+            guarantor=np.zeros(n, int),
+            collateral_kind=np.full(n, COLLATERAL_TYPES.index("厂房")),
+            amount=amount,
+            balance=amount.copy(),
+            stress=np.zeros(n),  # never in arrears
+            collateral_value=amount * 1.8,
+            appraised_value=amount * 1.8,
+            hide=np.full(n, 0.5),
+            issue=issue,
+            maturity=add_months(issue, np.full(n, 36)),
+            ext_maturity=np.full(n, NAT),
+            restructured=np.full(n, NAT),
+            arrears_since=np.full(n, NAT),
+            appraisal=issue.copy(),
+            active=np.ones(n, bool),
+            written_off=np.zeros(n, bool),
+            has_schedule=np.zeros(n, bool),
+            secured=np.ones(n, bool),
+            guaranteed=np.zeros(n, bool),
+            lax=np.zeros(n, bool),
+            large=np.ones(n, bool),
+        )
+        return np.arange(start, start + n)
+
+    def book_to_one_officer(self, prev: np.datetime64, coop: int) -> int:
+        """Every loan a co-op newly made this month (renewals aside) is booked to one of its
+        officers, the one with the smallest book: his book surges. Returns that officer."""
+        s, c = self.s, self.cols
+        officers = np.flatnonzero(s.officer_coop == coop)
+        held = self.active & ~self.written_off & (self.issue <= prev)
+        book = np.bincount(
+            self.officer[held], weights=self.balance[held], minlength=len(s.officer_ids)
+        )[officers]
+        chosen = int(officers[np.argmin(np.where(book > 0, book, np.inf))])
+        new = np.flatnonzero(
+            (self.issue > prev)
+            & (self.prior < 0)
+            & ~self.large
+            & (s.outlet_coop[self.outlet] == coop)
+        )
+        c["officer"][new] = chosen
+        others = officers[officers != chosen]
+        if len(others):
+            clash = new[self.officer_b[new] == chosen]
+            c["officer_b"][clash] = others[clash % len(others)]
+        return chosen
 
     def _borrowers(self, product: np.ndarray, outlet: np.ndarray) -> np.ndarray:
         """A customer per new loan: mostly new borrowers; companies borrow again and again."""
@@ -237,6 +371,14 @@ class Portfolio:
             )
             self.n_groups = int(group.max()) + 1
         industry = draw_within_groups(rng, product[fresh], lambda p: (PRODUCTS[p].industries, None))
+        u = rng.random(n_new)
+        lenders = np.searchsorted(np.cumsum(RETAIL_LENDERS), u, side="right")
+        for kind, chances in LENDERS.items():
+            members = new_kinds == kind
+            lenders[members] = np.searchsorted(np.cumsum(chances), u[members], side="right")
+        self.customer_lenders = np.concatenate(
+            [self.customer_lenders, np.minimum(lenders, len(LENDERS["corporate"]) - 1)]
+        )
         self.customer_type = np.concatenate([self.customer_type, new_kinds.astype(object)])
         self.customer_village = np.concatenate([self.customer_village, village])
         self.customer_group = np.concatenate([self.customer_group, group])
@@ -358,8 +500,8 @@ class Portfolio:
         calm = matured & ~in_arrears
         ext_chance = np.where(stressed, 0.10, 0.02 * officer_factor)
         renew_chance = np.where(stressed, 0.25, 0.04)
-        extend = matured & never_extended & (u < ext_chance)
-        renew = matured & ~extend & (u < ext_chance + renew_chance)
+        extend = matured & never_extended & (u < ext_chance) & ~self.large
+        renew = matured & ~extend & ((u < ext_chance + renew_chance) | self.large)
         repaid = np.flatnonzero(calm & ~extend & ~renew)
 
         ext = np.flatnonzero(extend)
@@ -401,10 +543,13 @@ class Portfolio:
             term=term,
             paid_seq=np.zeros(n, int),
             village=self.village[old],
+            guarantor=self.guarantor[old],
+            collateral_kind=self.collateral_kind[old],
             amount=np.round(self.balance[old], -2),
             balance=np.round(self.balance[old], -2),
             stress=self.stress[old].copy(),
             collateral_value=self.collateral_value[old].copy(),
+            appraised_value=self.appraised_value[old].copy(),
             hide=self.hide[old].copy(),
             issue=issue,
             maturity=add_months(issue, term),
@@ -417,13 +562,20 @@ class Portfolio:
             has_schedule=np.zeros(n, bool),
             secured=self.secured[old].copy(),
             guaranteed=self.guaranteed[old].copy(),
+            lax=self.lax[old].copy(),
+            large=self.large[old].copy(),
         )
         return np.arange(start, start + n)
 
     def _revalue(self, end) -> None:
-        """Collateral drifts; about a twelfth of the stale appraisals are redone each month."""
+        """Collateral drifts; appraisals are redone on schedule, before real estate's 12 months
+        or other collateral's 6 are up, except a lax officer's: overdue, then 1 in 5 a month."""
         c, rng = self.cols, self.rng
         c["collateral_value"] *= np.exp(rng.normal(-0.002, 0.01, len(self)))
-        stale = (end - self.appraisal) > np.timedelta64(365, "D")
-        redo = stale & (rng.random(len(self)) < 1 / 12)
-        c["appraisal"][redo] = end - rng.integers(0, 25, int(redo.sum())).astype("timedelta64[D]")
+        age = (end - self.appraisal) / np.timedelta64(1, "D")
+        kind = self.collateral_kind
+        lapsed = (age >= LAPSED_AFTER_DAYS[kind]) & (rng.random(len(self)) < LAX_REVALUE_CHANCE)
+        due = self.secured & self.active & (age >= REVALUE_AFTER_DAYS[kind])
+        redo = np.flatnonzero(due & (~self.lax | lapsed))
+        c["appraisal"][redo] = end - rng.integers(0, 25, len(redo)).astype("timedelta64[D]")
+        c["appraised_value"][redo] = self.collateral_value[redo]
