@@ -47,7 +47,8 @@ def test_every_app_routers_operations_are_in_the_schema_with_their_tags(client):
 
 
 def test_every_app_has_its_operations_mounted(client):
-    """The endpoints of accounts, portfolio, operations, 认定 and audit, under their tags."""
+    """The endpoints of accounts, portfolio, operations, 认定, audit and early warning,
+    under their tags."""
     schema = client.get("/api/v1/openapi.json").json()
     tagged = {
         f"{method.upper()} {path.removeprefix('/api/v1')}": operation["tags"]
@@ -68,6 +69,15 @@ def test_every_app_has_its_operations_mounted(client):
         "POST /overrides/{override_id}/reject": ["overrides"],
         "POST /overrides/{override_id}/withdraw": ["overrides"],
         "GET /audit": ["audit"],
+        "GET /signals": ["signals"],
+        "GET /warnings": ["warnings"],
+        "GET /warnings/{warning_id}": ["warnings"],
+        "POST /warnings/{warning_id}/assign": ["warnings"],
+        "POST /warnings/{warning_id}/start": ["warnings"],
+        "POST /warnings/{warning_id}/measures": ["warnings"],
+        "POST /warnings/{warning_id}/resolve": ["warnings"],
+        "POST /warnings/{warning_id}/transfer": ["warnings"],
+        "POST /warnings/{warning_id}/close": ["warnings"],
     }
 
 

@@ -24,6 +24,7 @@ from loanquality.audit import api as audit
 from loanquality.operations import api as operations
 from loanquality.overrides import api as overrides
 from loanquality.portfolio import api as portfolio
+from loanquality.warnings import api as warnings
 
 
 class BearerToken(HttpBearer):
@@ -155,6 +156,8 @@ ROUTERS = (
     ("", operations.router),
     ("/overrides", overrides.router),
     ("/audit", audit.router),
+    ("/signals", warnings.signals_router),
+    ("/warnings", warnings.router),
 )
 for _prefix, _router in ROUTERS:
     api.add_router(_prefix, _router)

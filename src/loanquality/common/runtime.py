@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # the data dir holds the bank's loans, its users and the audit log: files 0600, folders 0700
 PRIVATE_UMASK = 0o077
@@ -59,6 +63,25 @@ def check_startup() -> None:
     for config in apps.get_app_configs():
         if check := getattr(config, "check_startup", None):
             check()
+
+
+def after_close(as_of: dt.date, actor) -> list[str]:
+    """Run each installed app's ``after_close(as_of, actor)`` once a close of ``as_of`` is
+    published (the web's, the command line's, the demo's; ``actor`` a User or an
+    ``Operator``). The close stands whatever a hook does: a hook that fails is logged and
+    the others still run (each app catches up at its next read, e.g. the warnings'
+    ``ensure_synced``). Returns the names of the apps whose hook failed."""
+    from django.apps import apps
+
+    failed = []
+    for config in apps.get_app_configs():
+        if hook := getattr(config, "after_close", None):
+            try:
+                hook(as_of, actor)
+            except Exception:
+                log.exception("after-close hook of %s failed for %s", config.name, as_of)
+                failed.append(config.name)
+    return failed
 
 
 def _make_private(data_dir: Path) -> None:

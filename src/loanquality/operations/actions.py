@@ -22,6 +22,7 @@ from django.utils import timezone
 from loanquality.audit.actions import record
 from loanquality.audit.runs import Operator
 from loanquality.common.errors import Misconfigured
+from loanquality.common.runtime import after_close
 from loanquality.common.scope import org_tree
 from loanquality.common.uploads import file_name, save_upload
 from loanquality.engine.backends import Engine
@@ -174,7 +175,8 @@ def close_now(
     **detail,
 ) -> CloseResult:
     """Close ``as_of`` through the engine in this thread, then write its ``close`` audit
-    row (with ``detail``, e.g. the web's run). ``InputRejected`` when the engine refuses
+    row (with ``detail``, e.g. the web's run), then the apps' ``after_close`` hooks
+    (``common.runtime.after_close``). ``InputRejected`` when the engine refuses
     (not imported, another import or close holding the data dir unless ``wait``): nothing
     published, no row. ``actor``, ``data_dir`` and ``open_audit_log`` as for
     ``import_files``."""
@@ -199,6 +201,10 @@ def close_now(
         seconds=result.seconds,
         **detail,
     )
+    # the apps' follow-ups (warnings opens its cases), the data dir free again: one that
+    # fails is logged, never undoes the published close, and catches up at its next read
+    if Path(data_dir or settings.DATA_DIR).resolve() == Path(settings.DATA_DIR).resolve():
+        after_close(as_of, actor)  # (the apps read the settings' data dir)
     return result
 
 

@@ -32,3 +32,11 @@ class OverridesConfig(AppConfig):
             }
         },
     )
+
+    def inbox(self, user) -> list:
+        """待审批认定: the pending proposals of the user's subtree they may decide."""
+        from loanquality.common.inbox import Task
+        from loanquality.overrides.selectors import decidable_by
+
+        count = decidable_by(user).count()
+        return [Task("overrides.decide", "待审批认定", count, "/overrides/?tab=waiting")]

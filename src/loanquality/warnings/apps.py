@@ -31,6 +31,12 @@ class WarningsConfig(AppConfig):
             "escalated": "升级",
             "loans": "贷款笔数",
             "kind": "通知类型",
+            "signals": "信号数",
+            "case": "预警编号",
+            "subject": "预警对象",
+            "disposal_ref": "处置方案",
+            "comment": "关闭意见",
+            "loan_ids": "借据号",
         },
         # models.State, which apps.py may not import (the models are not ready yet)
         values={
@@ -44,3 +50,14 @@ class WarningsConfig(AppConfig):
             }
         },
     )
+
+    def after_close(self, as_of, actor) -> None:
+        """A close's signals into cases (only the newest close opens any)."""
+        from loanquality.warnings.sync import sync_close
+
+        sync_close(as_of, actor=actor)
+
+    def inbox(self, user) -> list:
+        from loanquality.warnings.selectors import inbox_tasks
+
+        return inbox_tasks(user)

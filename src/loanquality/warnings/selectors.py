@@ -249,3 +249,75 @@ def _query(sql: str, params: dict) -> list[dict]:
 
 def scope_for(user) -> Scope:
     return scope_of(user)
+
+
+# --- 我的待办 ---------------------------------------------------------------------------
+
+
+def inbox_tasks(user, today: dt.date | None = None) -> list:
+    """What the warnings ask of ``user`` (``common.inbox``): 待处理预警 (active cases
+    assigned to them), 逾期升级预警 (directors: escalated active cases of their subtree),
+    待分派预警 (risk managers, directors: 新建 in their subtree), 待关闭预警 (risk, credit
+    department, directors: resolved or transferred by someone else — the checker's)."""
+    from loanquality.accounts.models import Role
+    from loanquality.common.inbox import Task
+
+    refresh(today)
+    today = today or today_here()
+    scope = scope_of(user)
+    mine = Case.objects.in_scope(scope).filter(assignee=user, state__in=ACTIVE_STATES)
+    counts = mine.aggregate(all=Count("id"), late=Count("id", filter=Q(due_on__lt=today)))
+    tasks = [
+        Task(
+            "warnings.mine",
+            "待处理预警",
+            counts["all"],
+            "/warnings/?assignee=me&state=active",
+            counts["late"],
+        )
+    ]
+    if user.role == Role.DIRECTOR:
+        escalated = Case.objects.in_scope(scope).filter(
+            escalated_at__isnull=False, state__in=ACTIVE_STATES
+        )
+        count = escalated.count()
+        tasks.append(
+            Task(
+                "warnings.escalated",
+                "逾期升级预警",
+                count,
+                "/warnings/?state=active&overdue=1",
+                count,
+            )
+        )
+    if user.role in (Role.RISK, Role.DIRECTOR):
+        new = Case.objects.in_scope(scope).filter(state=State.NEW)
+        counts = new.aggregate(all=Count("id"), late=Count("id", filter=Q(due_on__lt=today)))
+        tasks.append(
+            Task(
+                "warnings.assign",
+                "待分派预警",
+                counts["all"],
+                "/warnings/?state=new",
+                counts["late"],
+            )
+        )
+    if user.role in (Role.RISK, Role.CREDIT_DEPT, Role.DIRECTOR):
+        done = (
+            Case.objects.in_scope(scope)
+            .filter(state__in=(State.RESOLVED, State.TRANSFERRED))
+            .exclude(resolved_by=user)
+            .values("state")
+            .annotate(count=Count("id"))
+        )
+        by_state = {row["state"]: row["count"] for row in done}
+        for state in (State.RESOLVED, State.TRANSFERRED):
+            tasks.append(
+                Task(
+                    f"warnings.close.{state}",
+                    f"待关闭预警（{state.label}）",
+                    by_state.get(state, 0),
+                    f"/warnings/?state={state}",
+                )
+            )
+    return tasks
