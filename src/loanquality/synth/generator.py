@@ -141,6 +141,7 @@ class _Writer:
         self.bank, self.s, self.book, self.rng = bank, structure, book, rng
         self.last_ledger: pd.DataFrame | None = None
         self.last_listed: set[int] = set()
+        self.most_owed = np.zeros(0)  # per customer, the most it owed at a month end written
 
     def write(self, table: str, frame: pd.DataFrame, as_of: dt.date | None = None) -> None:
         path = self.bank.path(table, as_of)
@@ -161,13 +162,17 @@ class _Writer:
         on_books = np.flatnonzero(book.active)
         ledger = self.ledger(on_books, end)
         self.write("loans", ledger, as_of)
+        live = on_books[~book.written_off[on_books]]
+        owed = np.bincount(book.customer[live], weights=book.balance[live])
+        self.most_owed = np.maximum(
+            np.pad(self.most_owed, (0, len(owed) - len(self.most_owed))), owed
+        )
         listed = set(on_books.tolist())
         # a loan paid off this month is on last month's ledger only; the first month written
         # has no earlier ledger imported, so only its own loans' flows are kept
         self.write("repayments", self.repayments(flows, listed | self.last_listed), as_of)
         self.last_listed = listed
         self.write("schedules", self.schedules(on_books, end), as_of)
-        live = on_books[~book.written_off[on_books]]
         self.write("collateral", self.collateral(live[book.secured[live]]), as_of)
         self.write("guarantees", self.guarantees(live[book.guaranteed[live]]), as_of)
         self.write("bureau", self.bureau(ledger), as_of)
@@ -398,16 +403,14 @@ class _Writer:
         )
 
     def company_need(self, company: np.ndarray) -> np.ndarray:
-        """Per customer: the larger of its largest loan ever and what it owes on the books now
-        (only where ``company``; 0 elsewhere)."""
+        """Per customer: the larger of its largest loan ever and the most it owed at a month
+        end written (only where ``company``; 0 elsewhere)."""
         b = self.book
         loans = np.flatnonzero(company[b.customer])
-        customer = b.customer[loans]
         largest = np.zeros(len(company))
-        np.maximum.at(largest, customer, b.amount[loans])
-        live = loans[b.active[loans] & ~b.written_off[loans]]
-        owed = np.bincount(b.customer[live], weights=b.balance[live], minlength=len(company))
-        return np.maximum(largest, owed)
+        np.maximum.at(largest, b.customer[loans], b.amount[loans])
+        owed = np.pad(self.most_owed, (0, len(company) - len(self.most_owed)))
+        return np.where(company, np.maximum(largest, owed), 0.0)
 
 
 def _loan_id(n: int) -> str:
