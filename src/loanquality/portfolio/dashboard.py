@@ -140,3 +140,33 @@ def _heat_map(cells: list[dict]) -> dict:
 def _ranked(rows: list[dict]) -> dict:
     rated = sorted((r for r in rows if r["npl_ratio"] is not None), key=lambda r: r["npl_ratio"])
     return {"best": rated[:RANKED], "worst": rated[::-1][:RANKED]}
+
+
+SEVERITIES = ((3, "高"), (2, "中"), (1, "低"))
+
+
+def warning_counts(scope: Scope) -> list[dict]:
+    """The 驾驶舱's 预警 table: the scope's own subtree first, then each org just below it
+    (its subtree summed), each with its open and overdue cases by severity (高, 中, 低) and
+    the list each number drills to (``warnings.selectors.open_counts``)."""
+    from loanquality.warnings.selectors import open_counts
+
+    by_org: dict[str, dict] = {}
+    for row in open_counts(scope):
+        org = by_org.setdefault(
+            row["org_id"],
+            {
+                "org_id": row["org_id"],
+                "org_name": row["org_name"],
+                "total": row["total"],
+                "cells": {},
+                "open": 0,
+                "overdue": 0,
+            },
+        )
+        org["cells"][row["severity"]] = row
+        org["open"] += row["open"]
+        org["overdue"] += row["overdue"]
+    for org in by_org.values():
+        org["cells"] = [org["cells"].get(s, {"open": 0, "overdue": 0}) for s, _ in SEVERITIES]
+    return sorted(by_org.values(), key=lambda o: not o["total"])

@@ -18,7 +18,7 @@ from loanquality.overrides.authority import propose_refusal
 from loanquality.overrides.selectors import overrides_of
 from loanquality.portfolio import selectors, workbooks
 from loanquality.portfolio.access import access_loan
-from loanquality.portfolio.dashboard import dashboard
+from loanquality.portfolio.dashboard import SEVERITIES, dashboard, warning_counts
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 20  # customers per page of a search
@@ -69,7 +69,14 @@ def dashboard_page(request):
     return render(
         request,
         "portfolio/dashboard.html",
-        _context(request, as_of, board=board, scope_name=scope.tree.name(scope.org_id)),
+        _context(
+            request,
+            as_of,
+            board=board,
+            scope_name=scope.tree.name(scope.org_id),
+            warnings=warning_counts(scope),
+            severities=SEVERITIES,
+        ),
     )
 
 

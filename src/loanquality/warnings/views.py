@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from loanquality.accounts.models import User
-from loanquality.common.access import access_object
 from loanquality.common.downloads import xlsx_attachment
 from loanquality.common.exports import ExcelBook
 from loanquality.common.pdf import pdf_response
@@ -23,7 +22,6 @@ from loanquality.portfolio import selectors as portfolio
 from loanquality.portfolio.access import access_loan
 from loanquality.warnings import actions, selectors
 from loanquality.warnings.models import (
-    ACTIVE_STATES,
     SEVERITY_CHOICES,
     Case,
     NoticeKind,
@@ -97,13 +95,8 @@ def code_labels() -> dict[str, str]:
     return {**CODE_LABELS, **{code: label for code, (label, _) in SIGNALS.items()}}
 
 
-def access_case(user, pk: int) -> Case:
-    """The case if its org is in the user's subtree; 404 otherwise (as for none)."""
-    return access_object(user, Case.objects.select_related("assignee"), pk, what="预警事项")
-
-
-def is_overdue(case: Case, today: dt.date | None = None) -> bool:
-    return case.state in ACTIVE_STATES and case.due_on < (today or timezone.localdate())
+access_case = selectors.get_case  # 404 outside the user's subtree, as for no case
+is_overdue = selectors.is_overdue
 
 
 # --- the list --------------------------------------------------------------------------
@@ -121,7 +114,7 @@ def _filters(request, scope) -> dict:
     if severity and severity not in {str(s) for s in SEVERITY_LABELS}:
         problems.append("严重程度应为 1（低）、2（中）或 3（高）")
     state = get.get("state") or None
-    if state and state not in State.values and state != "active":
+    if state and state not in State.values and state not in selectors.STATE_GROUPS:
         problems.append(f"未知的状态：{state}")
     if problems:
         raise BadRequest("；".join(problems))
@@ -145,11 +138,9 @@ def _page_number(request) -> int:
         return 1
 
 
-def _read_cases(user, scope, filters: dict):
-    """The cases of the user's subtree narrowed by ``filters`` (the newest close synced and
-    overdue cases escalated first, as every list read does)."""
-    actions.ensure_synced()
-    actions.escalate_overdue()
+def _read_cases(scope, filters: dict):
+    """The cases of the user's subtree narrowed by ``filters`` (``selectors.cases`` syncs
+    the newest close and escalates overdue cases first, as every list read does)."""
     found = selectors.cases(
         scope,
         code=filters["code"],
@@ -165,7 +156,7 @@ def _read_cases(user, scope, filters: dict):
 def case_list_page(request):
     scope = scope_of(request.user)
     filters = _filters(request, scope)
-    found = _read_cases(request.user, scope, filters)
+    found = _read_cases(scope, filters)
     if request.GET.get("format") == "xlsx":
         return _export(scope, filters, found)
     page = _page_number(request)
@@ -198,7 +189,9 @@ def _title(scope, filters: dict, labels: dict[str, str]) -> str:
     if filters["severity"]:
         parts.append(f"严重程度{SEVERITY_LABELS[filters['severity']]}")
     if filters["state"]:
-        parts.append("未办结" if filters["state"] == "active" else State(filters["state"]).label)
+        state = filters["state"]
+        groups = selectors.STATE_GROUPS
+        parts.append(groups[state][0] if state in groups else State(state).label)
     if filters["officer"]:
         parts.append(f"客户经理 {filters['officer']}")
     if filters["overdue"]:
@@ -213,7 +206,10 @@ def _choices(scope) -> dict:
     return {
         "codes": code_labels().items(),
         "severities": SEVERITY_CHOICES,
-        "states": [("active", "未办结"), *State.choices],
+        "states": [
+            *((k, label) for k, (label, _) in selectors.STATE_GROUPS.items()),
+            *State.choices,
+        ],
         "orgs": [
             (o, "　" * (len(scope.tree.path(o)) - 1) + scope.tree.name(o))
             for o in sorted(scope.orgs, key=scope.tree.path)
@@ -300,10 +296,14 @@ def _loan_of(scope, case: Case) -> dict | None:
 
 
 def _assignees(user, case: Case):
-    """Who a case may go to: the active users of the case's org and the orgs around it the
-    user sees (their own subtree)."""
+    """Who the case may go to: the active handlers (officers, risk, credit department,
+    directors) of the user's subtree who see the case's org, i.e. of the orgs on the way
+    from the user's org down to it."""
     scope = scope_of(user)
-    return User.objects.filter(is_active=True, org_id__in=scope.orgs).order_by("org_id", "username")
+    orgs = [o for o in scope.tree.path(case.org_id) if scope.covers(o)]
+    return User.objects.filter(is_active=True, org_id__in=orgs, role__in=actions.HANDLERS).order_by(
+        "org_id", "username"
+    )
 
 
 def _proposals(user, case: Case):
@@ -347,8 +347,7 @@ def case_page(request, pk: int):
         form = request.POST.get("form")
         if form not in FORMS:
             raise BadRequest("未知操作")
-        if form not in actions.available(user, case):
-            raise PermissionDenied("您不能对该预警事项执行此操作")
+        # the action checks the role (403) and the state (409: the page was stale)
         try:
             _act(user, case, form, request.POST)
         except actions.CaseConflict as conflict:
@@ -360,10 +359,15 @@ def case_page(request, pk: int):
             return redirect("warning", pk=pk)
         case = access_case(user, pk)
     scope = scope_of(user)
+    context = _case_context(user, scope, case)
+    if failed:  # the refused form stays on the page with what was typed
+        context["forms"] = context["forms"] | {failed}
+        context["assignees"] = context["assignees"] or list(_assignees(user, case))
+        context["proposals"] = context["proposals"] or _proposals(user, case)
     return render(
         request,
         "warnings/case.html",
-        _case_context(user, scope, case)
+        context
         | {
             "error": error,
             "failed": failed,
@@ -383,7 +387,7 @@ def _case_context(user, scope, case: Case) -> dict:
         "org_name": scope.tree.name(case.org_id),
         "loan": _loan_of(scope, case),
         "history": selectors.case_history(case),
-        "measures": list(case.measures.select_related("recorded_by")),
+        "measures": list(selectors.measures(case)),
         "forms": forms,
         "assignees": list(_assignees(user, case)) if "assign" in forms else [],
         "proposals": _proposals(user, case) if "transfer" in forms else [],
@@ -444,15 +448,12 @@ def _one_notice(request, loan_id: str) -> dict:
     scope = scope_of(request.user)
     kind = _kind(request)
     as_of = _notice_close()
-    loan = access_loan(scope, loan_id, as_of)[-1]
-    found = [
-        row
-        for row in selectors.notice_loans(scope, as_of, kind, loan["org_id"])
-        if row["loan_id"] == loan_id
-    ]
+    found = selectors.notice_loans(scope, as_of, kind, loan_id=loan_id)
     if not found:
-        raise Http404(f"该笔贷款在报告日 {as_of} 没有{CODE_LABELS[kind]}信号")
-    return _notice_context(request, scope, kind, as_of, loan["org_id"], found)
+        raise Http404(
+            f"没有这笔贷款，或不在您的机构范围内，或它在报告日 {as_of} 没有{CODE_LABELS[kind]}信号"
+        )
+    return _notice_context(request, scope, kind, as_of, found[0]["org_id"], found)
 
 
 def _org_notices(request) -> dict:
@@ -475,7 +476,7 @@ def _notice_context(request, scope, kind, as_of, org, loans: list[dict]) -> dict
     today = timezone.localdate()
     letters = []
     for loan in loans:
-        maturity = loan.get("maturity") or loan.get("maturity_date")
+        maturity = loan["maturity_date"]
         letters.append(
             {
                 **loan,

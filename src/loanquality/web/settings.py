@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "loanquality.web.context_processors.inbox",  # 我的待办's count in the navigation
             ],
         },
     }

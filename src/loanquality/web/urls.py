@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from loanquality.api.api import api
+from loanquality.web import views
 
 handler400 = "loanquality.web.errors.bad_request"
 handler404 = "loanquality.web.errors.not_found"
@@ -13,5 +14,7 @@ urlpatterns = [
     path("", include("loanquality.operations.urls")),
     path("", include("loanquality.overrides.urls")),
     path("", include("loanquality.audit.urls")),
+    path("", include("loanquality.warnings.urls")),
+    path("inbox/", views.inbox_page, name="inbox"),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,216 @@
+"""Printing the early warnings (issue 17, item 4): a case's 《风险预警信号处理表》 as PDF
+holds the loan id, its Chinese evidence, the measures and the sign-off lines; the 监测通知书
+of an org is one PDF with one page per MAT3M loan; printing a notice records who sent which
+notice when (NoticeSent and the audit row); a loan outside the user's subtree is 404.
+
+A small generated bank, closed once; the signals are the test's own (``signal_rows``)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from django.test import Client
+
+from loanquality.audit.models import AuditEntry
+from loanquality.engine.close import run_close
+from loanquality.engine.ingest import import_as_of
+from loanquality.engine.lake import Lake
+from loanquality.synth.generator import generate_bank
+from signal_rows import latest_as_of, maturing, publish_signals, signal
+
+EVIDENCE = "贷款本期首次逾期，逾期天数12天（上期为0天）"
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    root = tmp_path_factory.mktemp("print-bank")
+    generated = generate_bank(root / "files", loans=400, months=1, seed=17)
+    for as_of in generated.as_ofs:
+        import_as_of(root / "data", as_of, generated.files(as_of), user="tests")
+        run_close(root / "data", as_of, user="tests")
+    return root / "data"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(bank, settings, db):
+    settings.DATA_DIR = bank
+    return bank
+
+
+@pytest.fixture
+def tree(data_dir):
+    from loanquality.common.scope import org_tree
+
+    return org_tree()
+
+
+@pytest.fixture
+def coop(tree) -> str:
+    return tree.children(tree.root)[0]
+
+
+@pytest.fixture
+def other_coop(tree) -> str:
+    return tree.children(tree.root)[1]
+
+
+def user(username: str, role: str, org_id: str):
+    from loanquality.accounts.actions import create_user
+
+    return create_user(username, password="a-long-test-password", role=role, org_id=org_id)
+
+
+def client_of(someone) -> Client:
+    client = Client()
+    client.force_login(someone)
+    return client
+
+
+def pdftotext(pdf: bytes, *args: str) -> str:
+    done = subprocess.run(
+        ["pdftotext", "-layout", *args, "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return done.stdout.decode("utf-8")
+
+
+def pages(pdf: bytes) -> int:
+    done = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
+    return int(done.stdout.decode().split("Pages:")[1].split()[0])
+
+
+def live_loans(data_dir, orgs) -> list[dict]:
+    rows = Lake(data_dir).read("classified", latest_as_of(data_dir)).to_pylist()
+    return sorted(
+        (r for r in rows if r["org_id"] in orgs and r["balance"] > 0 and not r["written_off"]),
+        key=lambda r: r["loan_id"],
+    )
+
+
+def test_the_case_form_pdf_holds_the_loan_its_evidence_and_the_sign_off(data_dir, tree, coop):
+    """A case synced from an OVD_FIRST signal, a measure recorded: its 处理表 PDF reads back
+    the title, the loan id, the Chinese evidence, the measure and its result, the loan's
+    balance, and the 经办 / 审核 / 主管行长 lines; the print view is the same template."""
+    from loanquality.warnings import actions
+    from loanquality.warnings.models import Case
+
+    # given an OVD_FIRST signal on a loan of the co-op, synced into a case
+    loan = live_loans(data_dir, tree.subtree(coop))[0]
+    as_of = publish_signals(data_dir, [signal(loan, "OVD_FIRST", 2, EVIDENCE, 12, 0)])
+    risk = user("risk", "risk", coop)
+    actions.sync_close(as_of, actor=risk)
+    case = Case.objects.get(code="OVD_FIRST", subject=loan["loan_id"])
+    actions.assign(risk, case, risk)
+    actions.start(risk, case)
+    actions.record_measure(risk, case, "电话催收并上门核实经营情况", "借款人承诺月底前还款")
+    # when the 处理表 is downloaded
+    answer = client_of(risk).get(f"/warnings/{case.pk}/print.pdf")
+    # then a PDF named for the form, whose text holds the loan and the evidence in Chinese
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/pdf"
+    assert "attachment" in answer["Content-Disposition"]
+    text = pdftotext(answer.content)
+    flat = "".join(text.split())
+    assert "风险预警信号处理表" in flat
+    assert loan["loan_id"] in flat
+    assert "".join(EVIDENCE.split()) in flat
+    assert "电话催收并上门核实经营情况" in flat
+    assert "借款人承诺月底前还款" in flat
+    assert f"{loan['balance']:,.2f}" in flat
+    for line in ("经办人：", "审核人：", "主管行长："):
+        assert line in flat
+    # and the print view is the same template, for the browser
+    view = client_of(risk).get(f"/warnings/{case.pk}/print/")
+    assert view.status_code == 200
+    assert "风险预警信号处理表" in view.content.decode()
+    assert EVIDENCE in view.content.decode()
+
+
+def test_a_case_form_outside_the_subtree_is_404(data_dir, tree, coop, other_coop):
+    """Another co-op's 风险经理 cannot print the case (404 as for no case), nor its PDF."""
+    from loanquality.warnings import actions
+    from loanquality.warnings.models import Case
+
+    loan = live_loans(data_dir, tree.subtree(coop))[0]
+    as_of = publish_signals(data_dir, [signal(loan, "OVD_FIRST", 2, EVIDENCE, 12, 0)])
+    actions.sync_close(as_of, actor=user("risk", "risk", coop))
+    case = Case.objects.get(code="OVD_FIRST", subject=loan["loan_id"])
+    stranger = client_of(user("stranger", "risk", other_coop))
+    assert stranger.get(f"/warnings/{case.pk}/print.pdf").status_code == 404
+    assert stranger.get(f"/warnings/{case.pk}/print/").status_code == 404
+
+
+def test_an_orgs_notices_are_one_pdf_with_a_page_per_loan_and_are_recorded(data_dir, tree, coop):
+    """Three loans of the co-op maturing in the MAT3M window (more than one month, at most
+    three months away) carry MAT3M: the co-op's 监测通知书 is one PDF of 3 pages, page n
+    naming loan n (by maturity), its amount, balance, maturity date and days left, and
+    asking the customer to prepare repayment; 3 NoticeSent rows (who, when) and one
+    ``warning.notice`` audit row record the printing."""
+    from loanquality.warnings.models import NoticeSent
+
+    # given three loans 32..92 days from maturity with a MAT3M signal each
+    as_of = latest_as_of(data_dir)
+    three = maturing(data_dir, tree.subtree(coop), within_days=(31, 92), count=3)
+    assert len(three) == 3
+    rows = [signal(r, "MAT3M", 1, f"贷款将于{r['maturity_date']}到期", 0, 92) for r in three]
+    publish_signals(data_dir, rows)
+    officer = user("officer", "credit_dept", coop)
+    # when the co-op's notices are printed as one PDF
+    answer = client_of(officer).get("/notices/print.pdf", {"org": coop, "kind": "MAT3M"})
+    # then one page per loan, in the order of their maturity (then loan id)
+    assert answer.status_code == 200
+    pdf = answer.content
+    assert pages(pdf) == 3
+    ordered = sorted(
+        three,
+        key=lambda r: (
+            r["org_id"],
+            r.get("extended_maturity_date") or r["maturity_date"],
+            r["loan_id"],
+        ),
+    )
+    for number, loan in enumerate(ordered, start=1):
+        page = "".join(pdftotext(pdf, "-f", str(number), "-l", str(number)).split())
+        maturity = loan.get("extended_maturity_date") or loan["maturity_date"]
+        days = (maturity - as_of).days  # by hand: the maturity date less the report date
+        assert "信贷业务监测通知书" in page
+        assert loan["loan_id"] in page
+        assert f"{loan['balance']:,.2f}" in page
+        assert f"{maturity.year}年{maturity.month}月{maturity.day}日" in page
+        assert f"{days}天" in page
+        assert "还款资金" in page
+        assert tree.name(loan["org_id"]) in page
+    # and the printing is recorded: who sent which loan's notice, for that close
+    sent = NoticeSent.objects.filter(kind="MAT3M", as_of=as_of)
+    assert sorted(sent.values_list("loan_id", flat=True)) == sorted(r["loan_id"] for r in three)
+    assert {n.sent_by_id for n in sent} == {officer.pk}
+    assert AuditEntry.objects.filter(action="warning.notice", user=officer).count() == 1
+
+
+def test_one_loans_reminder_letter_and_the_loans_it_refuses(data_dir, tree, coop, other_coop):
+    """A MAT1M loan's 提示函 prints for the co-op's user (one page, recorded); the same loan
+    is 404 for another co-op's user, and so is a loan without the signal; a kind that does
+    not exist is 400 in Chinese. Nothing is recorded for the refused ones."""
+    from loanquality.warnings.models import NoticeSent
+
+    (loan,) = maturing(data_dir, tree.subtree(coop), within_days=(0, 31), count=1)
+    (plain,) = [
+        r for r in live_loans(data_dir, tree.subtree(coop)) if r["loan_id"] != loan["loan_id"]
+    ][:1]
+    publish_signals(data_dir, [signal(loan, "MAT1M", 2, "贷款一个月内到期", 0, 31)])
+    mine = client_of(user("risk", "risk", coop))
+    answer = mine.get(f"/notices/{loan['loan_id']}/print.pdf", {"kind": "MAT1M"})
+    assert answer.status_code == 200
+    assert pages(answer.content) == 1
+    text = "".join(pdftotext(answer.content).split())
+    assert "贷款到期提示函" in text
+    assert loan["loan_id"] in text
+    assert NoticeSent.objects.filter(loan_id=loan["loan_id"], kind="MAT1M").count() == 1
+    # refused: another co-op, a loan without MAT1M, an unknown kind
+    stranger = client_of(user("stranger", "risk", other_coop))
+    assert stranger.get(f"/notices/{loan['loan_id']}/", {"kind": "MAT1M"}).status_code == 404
+    assert mine.get(f"/notices/{plain['loan_id']}/", {"kind": "MAT1M"}).status_code == 404
+    bad = mine.get(f"/notices/{loan['loan_id']}/", {"kind": "MAT6M"})
+    assert bad.status_code == 400
+    assert "通知类型应为" in bad.content.decode()
+    assert NoticeSent.objects.count() == 1

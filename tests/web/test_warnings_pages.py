@@ -1,0 +1,246 @@
+"""预警 pages (issue 17, item 4): the list's filters within the user's subtree, its Excel
+with Chinese headers, the case page offering only the forms the user's role and the case's
+state allow, a refused form keeping what was typed with its Chinese reason, and 我的待办.
+
+Cases are made with the ORM on the shared bank's loans, so each count below is the cases
+the test made, worked out by hand; the close's own signals are kept out by making the list
+read find the close already synced (``no_sync``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.utils import timezone
+
+from conftest import loan_in, logged_in
+from loanquality.warnings import actions, selectors
+from loanquality.warnings.models import Case, Measure, State
+
+
+@pytest.fixture(autouse=True)
+def no_sync(monkeypatch):
+    """The list reads sync the newest close's signals into cases; here only the cases each
+    test makes are there (the sync itself is tested with the actions)."""
+    monkeypatch.setattr(selectors, "ensure_synced", lambda *args, **kwargs: None)
+
+
+def make_case(loan: dict, code: str = "OVD_FIRST", *, severity: int = 2, **fields) -> Case:
+    """A case on ``loan`` opened today, due in 15 days unless ``fields`` say otherwise."""
+    today = timezone.localdate()
+    values = {
+        "code": code,
+        "subject": loan["loan_id"],
+        "loan_id": loan["loan_id"],
+        "customer_id": loan["customer_id"],
+        "customer_name": loan["customer_name"] or "",
+        "org_id": loan["org_id"],
+        "manager_id": loan["manager_id"] or "",
+        "severity": severity,
+        "value": 12.0,
+        "threshold": 0.0,
+        "evidence": f"贷款{loan['loan_id']}本期首次逾期12天",
+        "first_as_of": today,
+        "last_as_of": today,
+        "state": State.NEW,
+        "opened_on": today,
+        "due_on": today + dt.timedelta(days=15),
+    }
+    return Case.objects.create(**(values | fields))
+
+
+def _sheet(response) -> list[tuple]:
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    return list(book.worksheets[0].iter_rows(values_only=True))
+
+
+def _ids(response) -> list[int]:
+    return [c.pk for c in response.context["cases"]]
+
+
+@pytest.fixture
+def three_cases(data_dir, places, coop_orgs):
+    """In the co-op: a 高 LTV_HIGH case overdue by a day, a 低 MAT3M case; in the other
+    co-op an OVD_FIRST case the co-op's users must never see."""
+    today = timezone.localdate()
+    inside = loan_in(data_dir, [places.outlet])
+    second = loan_in(data_dir, coop_orgs)
+    outside = loan_in(data_dir, coop_orgs, inside=False)
+    return {
+        "ltv": make_case(
+            inside,
+            "LTV_HIGH",
+            severity=3,
+            state=State.ASSIGNED,
+            opened_on=today - dt.timedelta(days=8),
+            due_on=today - dt.timedelta(days=1),
+            evidence="抵押率0.85，超过0.70的上限",
+        ),
+        "mat": make_case(second, "MAT3M", severity=1, evidence="贷款将于三个月内到期"),
+        "other": make_case(outside),
+    }
+
+
+def test_the_list_shows_the_subtree_with_chinese_names_and_filters(risk, three_cases, places):
+    """The co-op's 风险经理 sees the co-op's two cases (not the other co-op's), each code by
+    its Chinese name; code, severity, state and overdue each narrow the list; an org
+    outside the subtree is 404 and a severity that does not exist 400 in Chinese."""
+    client = logged_in(risk)
+    ltv, mat = three_cases["ltv"].pk, three_cases["mat"].pk
+    # given the co-op's three-case world: 2 inside, 1 outside
+    everything = client.get("/warnings/")
+    assert everything.status_code == 200
+    assert sorted(_ids(everything)) == sorted([ltv, mat])
+    page = everything.content.decode()
+    assert "抵质押率超限" in page
+    assert "到期监测（监测通知书）" in page
+    # each filter, by hand: LTV_HIGH is 高 (3), assigned, overdue; MAT3M 低 (1), new
+    assert _ids(client.get("/warnings/", {"code": "MAT3M"})) == [mat]
+    assert _ids(client.get("/warnings/", {"severity": 3})) == [ltv]
+    assert _ids(client.get("/warnings/", {"state": "assigned"})) == [ltv]
+    assert _ids(client.get("/warnings/", {"state": "new"})) == [mat]
+    assert _ids(client.get("/warnings/", {"overdue": 1})) == [ltv]
+    assert _ids(client.get("/warnings/", {"org": places.outlet})) == [ltv]
+    # outside the subtree: as if there were no such org; a bad severity: said in Chinese
+    assert client.get("/warnings/", {"org": places.other_coop}).status_code == 404
+    bad = client.get("/warnings/", {"severity": 9, "code": "NOPE"})
+    assert bad.status_code == 400
+    assert "严重程度应为" in bad.content.decode()
+    assert "未知的预警信号：NOPE" in bad.content.decode()
+
+
+def test_the_list_exports_every_case_to_excel_with_chinese_headers(risk, three_cases):
+    """``?format=xlsx`` writes the filtered list, every page of it, with Chinese headers and
+    the Chinese names of code, severity and state."""
+    # when the co-op's 风险经理 exports the 高 cases
+    rows = _sheet(logged_in(risk).get("/warnings/", {"severity": 3, "format": "xlsx"}))
+    title, header, body = rows[0], rows[1], rows[2:]
+    # then one case (the LTV_HIGH one), with its names in Chinese
+    assert "共 1 件" in title[0]
+    assert header[:6] == ("预警编号", "预警信号代码", "预警信号", "严重程度", "借据号", "客户号")
+    assert "预警依据" in header
+    assert "处理期限" in header
+    assert "是否逾期" in header
+    (line,) = body
+    case = three_cases["ltv"]
+    assert line[:5] == (case.pk, "LTV_HIGH", "抵质押率超限", "高", case.loan_id)
+    assert line[header.index("状态")] == "已分派"
+    assert line[header.index("是否逾期")] == "是"
+    assert line[header.index("预警依据")] == "抵押率0.85，超过0.70的上限"
+
+
+def _forms(response) -> set[str]:
+    page = response.content.decode()
+    return {
+        f
+        for f in ("assign", "start", "measure", "resolve", "transfer", "close")
+        if f'id="form-{f}"' in page
+    }
+
+
+def test_the_case_page_shows_only_the_forms_the_role_may_use(
+    data_dir, places, risk, make_user, coop_orgs
+):
+    """The officer a case is assigned to may start it; once in progress, record a measure,
+    resolve or transfer; the co-op's 风险经理 may reassign; an auditor reads without any
+    form; a user of the other co-op gets 404. Each as ``actions.available`` says."""
+    officer = make_user("officer", "officer", places.outlet)
+    auditor = make_user("auditor", "auditor", places.coop)
+    stranger = make_user("stranger", "risk", places.other_coop)
+    case = make_case(loan_in(data_dir, [places.outlet]), state=State.ASSIGNED, assignee=officer)
+    url = f"/warnings/{case.pk}/"
+    # given the case assigned to the officer
+    for user in (officer, risk, auditor):
+        page = logged_in(user).get(url)
+        assert page.status_code == 200
+        assert _forms(page) == actions.available(user, case)
+    assert "start" in _forms(logged_in(officer).get(url))
+    assert "close" not in _forms(logged_in(officer).get(url))
+    assert "assign" in _forms(logged_in(risk).get(url))
+    assert _forms(logged_in(auditor).get(url)) == set()
+    assert logged_in(stranger).get(url).status_code == 404
+    # when the officer starts it, the measure and resolve forms come
+    started = logged_in(officer).post(url, {"form": "start"}, follow=True)
+    assert started.status_code == 200
+    assert Case.objects.get(pk=case.pk).state == State.IN_PROGRESS
+    assert {"measure", "resolve"} <= _forms(started)
+    assert "start" not in _forms(started)
+    # and a form the role is not offered is refused with 403, nothing changed
+    refused = logged_in(auditor).post(url, {"form": "start"})
+    assert refused.status_code == 403
+    assert Case.objects.get(pk=case.pk).state == State.IN_PROGRESS
+
+
+def test_a_refused_resolve_keeps_what_was_typed_and_says_why(data_dir, places, make_user):
+    """Resolving with a measure but no result is refused (400) in Chinese; the page keeps
+    the measure typed, and the case stays 处理中 without a measure recorded."""
+    officer = make_user("officer", "officer", places.outlet)
+    case = make_case(loan_in(data_dir, [places.outlet]), state=State.IN_PROGRESS, assignee=officer)
+    client = logged_in(officer)
+    typed = "上门催收，借款人承诺月底前归还欠息"
+    # when the officer resolves with a measure and no result
+    page = client.post(f"/warnings/{case.pk}/", {"form": "resolve", "measure": typed})
+    # then 400, the Chinese reason, the measure kept in its box; nothing changed
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert 'id="case-error"' in text
+    assert typed in text.split('id="resolve-measure"')[1].split("</textarea>")[0]
+    assert Case.objects.get(pk=case.pk).state == State.IN_PROGRESS
+    assert not Measure.objects.filter(case=case).exists()
+    # when the officer gives the result too, it is resolved with the measure recorded
+    done = client.post(
+        f"/warnings/{case.pk}/",
+        {"form": "resolve", "measure": typed, "result": "欠息已于11月28日结清"},
+        follow=True,
+    )
+    assert done.status_code == 200
+    case.refresh_from_db()
+    assert case.state == State.RESOLVED
+    assert Measure.objects.filter(case=case, result="欠息已于11月28日结清").exists()
+
+
+def test_a_stale_form_answers_409_with_the_reason_and_keeps_what_was_typed(
+    data_dir, places, risk, make_user
+):
+    """A form sent from a page the case has moved on from (here: the officer's measure on
+    a case the 风险经理 meanwhile closed after its resolution) answers 409 with the
+    action's Chinese reason, shows the form again with the text typed, changes nothing."""
+    officer = make_user("officer", "officer", places.outlet)
+    case = make_case(loan_in(data_dir, [places.outlet]), state=State.IN_PROGRESS, assignee=officer)
+    actions.resolve(officer, case, "上门核实", "借款人已还清欠息")
+    actions.close(risk, case, "复核无误")
+    typed = "电话联系借款人，了解经营情况"
+    # when the officer sends the measure form they had open
+    page = logged_in(officer).post(f"/warnings/{case.pk}/", {"form": "measure", "measure": typed})
+    # then 409, the reason, the text kept in its box; still one measure, still closed
+    assert page.status_code == 409
+    text = page.content.decode()
+    assert "该预警事项关闭，不能再记录措施" in text
+    assert typed in text.split('id="measure-measure"')[1].split("</textarea>")[0]
+    assert Case.objects.get(pk=case.pk).state == State.CLOSED
+    assert Measure.objects.filter(case=case).count() == 1
+
+
+def test_the_inbox_lists_the_tasks_and_the_navigation_counts_them(data_dir, places, make_user):
+    """我的待办 lists the officer's tasks from ``common.inbox.tasks_for`` with their counts,
+    each linking where they are handled; the navigation shows their sum on every page."""
+    from loanquality.common.inbox import task_count, tasks_for
+
+    officer = make_user("officer", "officer", places.outlet)
+    loans = [loan_in(data_dir, [places.outlet])]
+    make_case(loans[0], state=State.ASSIGNED, assignee=officer)
+    make_case(loans[0], "INT_ARREARS", state=State.IN_PROGRESS, assignee=officer)
+    client = logged_in(officer)
+    page = client.get("/inbox/")
+    assert page.status_code == 200
+    tasks = tasks_for(officer)
+    assert task_count(officer) == sum(t.count for t in tasks) >= 2
+    text = page.content.decode()
+    for task in tasks:
+        assert task.label in text
+        assert f'href="{task.url}"' in text.replace("&amp;", "&")
+    # the navigation's count, on another page too
+    assert f'id="inbox-count">{task_count(officer)}<' in client.get("/warnings/").content.decode()
