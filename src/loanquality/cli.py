@@ -179,6 +179,34 @@ def migration(
     _report("migration", data_dir, as_of, by, file_format, output)
 
 
+@app.command("signals")
+def signals_command(
+    data_dir: DataDir,
+    as_of: AsOf,
+    code: Annotated[
+        list[str] | None,
+        typer.Option("--code", help="Signal code, e.g. MAT3M (repeat for several; default all)."),
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Only this org's subtree.")] = None,
+    file_format: Annotated[str, typer.Option("--format", help="json, csv or xlsx")] = "json",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Early-warning signals of a close, worst first. 预警信号。"""
+    from loanquality.engine.lake import Lake
+    from loanquality.engine.reports import write_output
+    from loanquality.engine.signals.report import check_request, render, signals_document
+
+    lake, codes = Lake(data_dir), code or []
+    try:
+        check_request(lake, as_of, codes, org, file_format, output is not None)
+        document = signals_document(lake, as_of, codes, org)
+    except InputRejected as error:
+        raise reject(error) from None
+    write_output(render(document, file_format), output)
+    if output is not None:
+        err_console.print(f"{len(document['rows']):,} 条预警信号 signals; wrote / 已写出 {output}")
+
+
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the bank into.")],

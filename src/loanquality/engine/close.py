@@ -1,8 +1,9 @@
-"""The monthly close: overdue days → classification → every metric → published to the lake.
+"""The monthly close: overdue days → classification → every metric → signals → the lake.
 
 A close reads the date's import and the latest earlier close, and publishes the
-classified loans, the metric table and the migration matrix together (all or
-nothing), then records the run in ``close_log.jsonl`` with the rule set's hash.
+classified loans, the metric table, the migration matrix and the early-warning signals
+together (all or nothing), then records the run in ``close_log.jsonl`` with the rule
+set's hash (which covers the signals' thresholds too).
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ from loanquality.engine.metrics.labels import with_labels
 from loanquality.engine.overrides import in_force
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.rules import RuleSet, load_ruleset
+from loanquality.engine.signals import SIGNAL_ORDER, SignalInputs, compute_signals
 from loanquality.engine.sources import lake_table, partition, up_to
 from loanquality.engine.tables import money_sum
 
-CLOSE_TABLES = ("classified", "metrics", "migration")
+CLOSE_TABLES = ("classified", "metrics", "migration", "signals")
 
 
 @dataclass
@@ -56,7 +58,7 @@ class CloseResult:
     engine: str
 
 
-CLOSE_STEPS = 4  # the progress steps run_close reports
+CLOSE_STEPS = 5  # the progress steps run_close reports
 
 
 def classified_loans(
@@ -111,8 +113,9 @@ def run_close(
     con: BaseBackend | None = None,
     wait: bool = False,
 ) -> CloseResult:
-    """Close ``as_of``: classify against the latest earlier close, compute every metric and
-    the migration matrix, and publish them together. Re-running a date replaces its results.
+    """Close ``as_of``: classify against the latest earlier close, compute every metric, the
+    migration matrix and the early-warning signals, and publish them together. Re-running a
+    date replaces its results.
     ``overrides`` defaults to the approved 认定 in force at ``as_of``. Another import or
     close of the data directory is refused (``InputRejected``), or waited for with ``wait``.
     """
@@ -196,11 +199,15 @@ def _close(
             else _empty_migration()
         )
 
+        step("预警信号 signals")
+        signals = close_signals(con, lake, as_of, ruleset, current, previous, orgs, staging=staging)
+
         step("发布 publishing")
         rows = {
             "classified": pq.read_metadata(classified_path).num_rows,
             "metrics": metrics.num_rows,
             "migration": migration.num_rows,
+            "signals": signals.num_rows,
         }
         seconds = round(time.perf_counter() - started, 2)
         entry = {
@@ -220,7 +227,7 @@ def _close(
         lake.publish(
             as_of,
             Staged(
-                tables={"metrics": metrics, "migration": migration},
+                tables={"metrics": metrics, "migration": migration, "signals": signals},
                 files={"classified": classified_path},
             ),
             entry,
@@ -230,6 +237,48 @@ def _close(
     return CloseResult(
         close_id, as_of, previous_as_of, ruleset.name, ruleset.sha256, rows, seconds, con.name
     )
+
+
+def close_signals(
+    con: BaseBackend,
+    lake: Lake,
+    as_of: dt.date,
+    ruleset: RuleSet,
+    current: ibis.Table,
+    previous: ibis.Table | None,
+    orgs: pa.Table,
+    *,
+    staging: Path,
+) -> pa.Table:
+    """The early-warning signals of the close (SPEC §6), from the classified loans just
+    written, the previous close and the as-of's side tables; capital is the latest given
+    on or before ``as_of``. The loans raising a loan-level signal are written aside once
+    (a few percent of the book) and every code's rows read from there."""
+    raised = staging / "signals-loans.parquet"
+
+    def materialize(expr: ibis.Table) -> ibis.Table:
+        _materialize(con, expr, raised)
+        return con.read_parquet(str(raised))
+
+    def side(table: str) -> ibis.Table | None:
+        return partition(con, lake, table, as_of)
+
+    inputs = SignalInputs(
+        current=current,
+        orgs=ibis.memtable(orgs),
+        previous=previous,
+        collateral=side("collateral"),
+        guarantees=side("guarantees"),
+        bureau=side("bureau"),
+        customers=side("customers"),
+        capital=_latest(con, lake, "capital", as_of),
+        staff=side("staff"),
+    )
+    expr = compute_signals(inputs, as_of, ruleset.signals, materialize=materialize)
+    table = con.to_pyarrow(expr)
+    # the engines' sorts agree, but the lake's order is fixed here, once, for both
+    order = [("severity", "descending"), *((c, "ascending") for c in SIGNAL_ORDER[1:])]
+    return table.sort_by(order)
 
 
 def _year_base(closes: list[dt.date], as_of: dt.date) -> dt.date:
@@ -302,4 +351,11 @@ def _no_import(as_of: dt.date) -> InputRejected:
     )
 
 
-__all__ = ["CLOSE_TABLES", "GROUPINGS", "CloseResult", "classified_loans", "run_close"]
+__all__ = [
+    "CLOSE_TABLES",
+    "GROUPINGS",
+    "CloseResult",
+    "classified_loans",
+    "close_signals",
+    "run_close",
+]

@@ -206,6 +206,7 @@ BUREAU = Table(
     (
         C("customer_id", "客户号", required=True),
         C("overdue90_share", "他行逾期90天以上占比", Kind.SHARE, required=True),
+        C("lender_count", "他行授信机构数", Kind.INT),
     ),
     unique=("customer_id",),
 )

@@ -1,0 +1,161 @@
+"""What every signal family shares: the signal's parts, the live loans, Chinese figures.
+
+Evidence sentences are built in the query itself, from integer arithmetic only (whole fen,
+whole hundredths of a percent), so DuckDB and PySpark write the same characters: neither
+backend's float-to-text conversion is ever used.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+
+from loanquality.engine.rules import SignalParameters
+from loanquality.engine.schema import RETAIL_CUSTOMER_TYPES
+from loanquality.engine.tables import to_fen
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One loan-level code's verdict on every loan of a table.
+
+    ``when`` says whether it fires; ``value`` is the measured figure and ``threshold`` what
+    it was compared with; ``evidence`` the Chinese sentence; ``severity`` None means the
+    code's default (``SIGNALS``).
+    """
+
+    code: str
+    when: ibis.Value
+    value: ibis.Value
+    threshold: ibis.Value | float
+    evidence: ibis.Value
+    severity: ibis.Value | int | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the families read besides their own inputs."""
+
+    as_of: dt.date
+    params: SignalParameters
+    live: ibis.Table  # this close's loans on the books: not written off, balance > 0
+    previous: ibis.Table | None  # the previous close's classified loans (every one of them)
+
+
+def is_live(t: ibis.Table) -> ibis.Value:
+    """On the books: not written off and a balance left (SPEC §6: the others raise nothing)."""
+    return ~t.written_off.fill_null(False) & (t.balance.fill_null(0) > 0)
+
+
+def is_retail(t: ibis.Table) -> ibis.Value:
+    """The ledger's 零售标志, else the customer type's default (as classify does)."""
+    return t.retail.fill_null(t.customer_type.isin(RETAIL_CUSTOMER_TYPES)).fill_null(False)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus calendar months, the day kept or cut to the month's last (as DuckDB's
+    and Spark's ``date + INTERVAL n MONTH`` do)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def is_month_end(day: dt.date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def whole_months(start: ibis.Value, as_of: dt.date) -> ibis.Value:
+    """Complete calendar months from ``start`` to ``as_of``: the largest k with
+    start + k months <= as_of (a month-end as-of completes a month begun on a later day)."""
+    k = (as_of.year - start.year()) * 12 + (as_of.month - start.month())
+    if is_month_end(as_of):
+        return k.cast("int64")
+    return (k - (start.day() > as_of.day).ifelse(1, 0)).cast("int64")
+
+
+def fen_sum(amount: ibis.Value, where: ibis.Value | None = None) -> ibis.Value:
+    """Sum of an amount in whole fen (int64): exact, and the same on every backend."""
+    return to_fen(amount.fill_null(0)).sum(where=where).fill_null(0)
+
+
+def share_of(fen: ibis.Value, share: float) -> ibis.Value:
+    """``share`` of an amount in fen, rounded to the fen: the threshold a figure is compared
+    with, so that exactly 20 % is not below 20 % whatever the floats say."""
+    return (fen * share).round().cast("int64")
+
+
+def text(value: ibis.Value) -> ibis.Value:
+    """A whole number as text."""
+    return value.cast("int64").cast("string")
+
+
+def _group(value: ibis.Value) -> ibis.Value:
+    return text(value % 1000).lpad(3, "0")
+
+
+def thousands(value: ibis.Value) -> ibis.Value:
+    """A whole number >= 0 with thousands separators: 1234567 -> '1,234,567'."""
+    n = value.cast("int64")
+    steps = [10**3, 10**6, 10**9, 10**12, 10**15]
+    cases = []
+    for level, limit in enumerate(steps):
+        head = text(n // (limit // 1000)) if level else text(n)
+        parts = [head, *(_group(n // 10 ** (3 * j)) for j in range(level - 1, -1, -1))]
+        expression = parts[0]
+        for part in parts[1:]:
+            expression = expression + "," + part
+        cases.append((n < limit, expression))
+    return ibis.cases(*cases, else_=text(n))
+
+
+def _decimal(hundredths: ibis.Value) -> ibis.Value:
+    n = hundredths.cast("int64")
+    return thousands(n // 100) + "." + text(n % 100).lpad(2, "0")
+
+
+def yuan(amount: ibis.Value) -> ibis.Value:
+    """An amount as '1,234,567.89元'."""
+    return _decimal(to_fen(amount)) + "元"
+
+
+def yuan_of_fen(fen: ibis.Value) -> ibis.Value:
+    return _decimal(fen) + "元"
+
+
+def wan_of_fen(fen: ibis.Value) -> ibis.Value:
+    """An amount in fen as '123.46万元' (rounded to the hundred yuan)."""
+    return _decimal((fen.cast("float64") / 10_000).round()) + "万元"
+
+
+def percent(share: ibis.Value) -> ibis.Value:
+    """A share as '70.00%' (rounded to the hundredth of a percent)."""
+    return _decimal((share * 10_000).round()) + "%"
+
+
+def percent_text(share: float) -> str:
+    return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def wan_text(amount: float) -> str:
+    return f"{amount / 10_000:,.2f}".rstrip("0").rstrip(".") + "万元"
+
+
+def day_text(day: ibis.Value) -> ibis.Value:
+    """A date as 'YYYY-MM-DD' (both backends' date-to-text)."""
+    return day.cast("date").cast("string")
+
+
+CATEGORY_TEXT = {1: "正常", 2: "关注", 3: "次级", 4: "可疑", 5: "损失"}
+
+
+def category_text(category: ibis.Value) -> ibis.Value:
+    return ibis.cases(*((category == k, v) for k, v in CATEGORY_TEXT.items()), else_="未分类")
+
+
+def null_columns(t: ibis.Table, **types: str) -> ibis.Table:
+    """Add typed null columns (an input that is absent)."""
+    return t.mutate(**{name: ibis.null(kind) for name, kind in types.items()})
