@@ -225,22 +225,57 @@ def test_a_stale_form_answers_409_with_the_reason_and_keeps_what_was_typed(
 
 
 def test_the_inbox_lists_the_tasks_and_the_navigation_counts_them(data_dir, places, make_user):
-    """我的待办 lists the officer's tasks from ``common.inbox.tasks_for`` with their counts,
-    each linking where they are handled; the navigation shows their sum on every page."""
+    """我的待办 of an officer with two active cases assigned (one overdue) and one resolved:
+    待处理预警 2, of them 1 overdue; its link lists exactly those two; the navigation shows
+    the sum of the tasks on every page."""
     from loanquality.common.inbox import task_count, tasks_for
 
     officer = make_user("officer", "officer", places.outlet)
-    loans = [loan_in(data_dir, [places.outlet])]
-    make_case(loans[0], state=State.ASSIGNED, assignee=officer)
-    make_case(loans[0], "INT_ARREARS", state=State.IN_PROGRESS, assignee=officer)
+    loan = loan_in(data_dir, [places.outlet])
+    today = timezone.localdate()
+    late = make_case(
+        loan, state=State.ASSIGNED, assignee=officer, due_on=today - dt.timedelta(days=2)
+    )
+    working = make_case(loan, "INT_ARREARS", state=State.IN_PROGRESS, assignee=officer)
+    make_case(loan, "MAT1M", state=State.RESOLVED, assignee=officer)
     client = logged_in(officer)
+    # when the officer opens the inbox
     page = client.get("/inbox/")
     assert page.status_code == 200
-    tasks = tasks_for(officer)
-    assert task_count(officer) == sum(t.count for t in tasks) >= 2
     text = page.content.decode()
-    for task in tasks:
-        assert task.label in text
-        assert f'href="{task.url}"' in text.replace("&amp;", "&")
+    # then the task of the warnings: 2 cases (the resolved one is not waiting), 1 overdue
+    (mine,) = [t for t in tasks_for(officer) if t.key == "warnings.mine"]
+    assert (mine.count, mine.overdue) == (2, 1)
+    assert mine.label in text
+    assert f'href="{mine.url}"' in text.replace("&amp;", "&")
+    # and its link lists the two
+    assert sorted(_ids(client.get(mine.url))) == sorted([late.pk, working.pk])
     # the navigation's count, on another page too
-    assert f'id="inbox-count">{task_count(officer)}<' in client.get("/warnings/").content.decode()
+    count = task_count(officer)
+    assert count >= 2
+    assert f'id="inbox-count">{count}<' in client.get("/warnings/").content.decode()
+
+
+def test_the_dashboard_counts_open_and_overdue_cases_by_org_and_severity(risk, three_cases, places):
+    """The co-op's 驾驶舱: its own subtree first (高 1 open, 1 overdue; 低 1 open, none
+    overdue; the other co-op's case not counted), then each unit below it, summed over its
+    subtree; each number links to the list of those cases."""
+    client = logged_in(risk)
+    board = client.get("/").context["warnings"]
+    total, *units = board
+    # by hand: LTV_HIGH (高, overdue) in the outlet, MAT3M (低) somewhere in the co-op
+    assert total["org_id"] == places.coop
+    assert [(c["open"], c["overdue"]) for c in total["cells"]] == [(1, 1), (0, 0), (1, 0)]
+    assert (total["open"], total["overdue"]) == (2, 1)
+    # the outlet's unit (the co-op's child whose subtree holds it) has the LTV_HIGH case
+    from loanquality.common.scope import org_tree
+
+    tree = org_tree()
+    (holder,) = [u for u in units if places.outlet in tree.subtree(u["org_id"])]
+    assert holder["cells"][0]["open"] == 1
+    assert holder["cells"][0]["overdue"] == 1
+    assert sum(u["open"] for u in units) == 2
+    # and the overdue 高 number drills to the list holding just that case
+    url = total["cells"][0]["overdue_url"]
+    assert f'href="{url}"' in client.get("/").content.decode().replace("&amp;", "&")
+    assert _ids(client.get(url)) == [three_cases["ltv"].pk]

@@ -116,6 +116,9 @@ def _filters(request, scope) -> dict:
     state = get.get("state") or None
     if state and state not in State.values and state not in selectors.STATE_GROUPS:
         problems.append(f"未知的状态：{state}")
+    assignee = get.get("assignee") or None
+    if assignee and assignee != "me":
+        problems.append("处理人只能筛选为 me（分派给我的）")
     if problems:
         raise BadRequest("；".join(problems))
     org = get.get("org") or None
@@ -128,6 +131,7 @@ def _filters(request, scope) -> dict:
         "org": org,
         "officer": get.get("officer") or None,
         "overdue": bool(get.get("overdue")),
+        "assignee": request.user if assignee else None,
     }
 
 
@@ -149,6 +153,7 @@ def _read_cases(scope, filters: dict):
         org=filters["org"],
         officer=filters["officer"],
         overdue=filters["overdue"],
+        assignee=filters["assignee"],
     )
     return found.select_related("assignee")
 
@@ -196,6 +201,8 @@ def _title(scope, filters: dict, labels: dict[str, str]) -> str:
         parts.append(f"客户经理 {filters['officer']}")
     if filters["overdue"]:
         parts.append("已逾期")
+    if filters["assignee"]:
+        parts.append("分派给我的")
     return " · ".join(parts)
 
 
