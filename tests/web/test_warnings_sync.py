@@ -1,0 +1,305 @@
+"""A close's signals into warning cases: one case per (code, subject) while it is open,
+assignment to the manager's user, due dates by severity, the history over closes, only the
+newest close syncing, the catch-up at the next read, and escalation of overdue cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from django.utils import timezone
+from signal_lake import latest, live_loans, next_month_end, publish_signals, signal
+
+from loanquality.audit.models import AuditEntry
+from loanquality.audit.runs import Operator
+from loanquality.common.inbox import tasks_for
+from loanquality.common.runtime import after_close
+from loanquality.common.scope import Scope, org_tree, scope_of
+from loanquality.engine.lake import Lake
+from loanquality.warnings import selectors, sync
+from loanquality.warnings.actions import SyncResult, ensure_synced, sync_close
+from loanquality.warnings.models import Case, State, SyncedClose
+
+CLI = Operator("tester", via="cli")
+
+
+def actions_logged(action: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action=action).order_by("seq"))
+
+
+@pytest.fixture
+def three_loans(own_data_dir, coop_orgs):
+    """Three live loans of the co-op's subtree, each with a manager."""
+    loans = [loan for loan in live_loans(own_data_dir, coop_orgs) if loan["manager_id"]]
+    return loans[0], loans[1], loans[2]
+
+
+def test_a_close_opens_a_case_per_signal_due_by_severity_and_assigned_to_the_manager(
+    own_data_dir, three_loans, make_user
+):
+    """Severity 3 / 2 / 1 is due in 7 / 15 / 30 days from the day it opens; a manager with
+    a user (whose subtree holds the loan) gets it 已分派, a manager without one leaves it
+    新建; one warning.sync audit row for the batch."""
+    # given: the first loan's manager has a user at the loan's org, the others none
+    first, second, third = three_loans
+    manager = make_user("manager", "officer", first["org_id"])
+    manager.staff_id = first["manager_id"]
+    manager.save(update_fields=["staff_id"])
+    as_of = latest(own_data_dir)
+    close_id = publish_signals(
+        own_data_dir,
+        as_of,
+        [
+            signal("LTV_HIGH", first, 3, 0.82, 0.70),
+            signal("OVD_FIRST", second, 2, 5.0, 0.0, manager_id="nobody-here"),
+            signal("MAT3M", third, 1, 61.0, 90.0, manager_id=""),
+        ],
+    )
+    today = dt.date(2026, 12, 1)
+    # when the close is synced
+    result = sync_close(as_of, actor=CLI, today=today)
+    # then three cases, due 2026-12-01 + 7 / 15 / 30 days
+    assert result == SyncResult(opened=3, updated=0, escalated=0)
+    cases = {c.code: c for c in Case.objects.all()}
+    assert cases["LTV_HIGH"].due_on == dt.date(2026, 12, 8)
+    assert cases["OVD_FIRST"].due_on == dt.date(2026, 12, 16)
+    assert cases["MAT3M"].due_on == dt.date(2026, 12, 31)
+    assert {c.opened_on for c in cases.values()} == {today}
+    # and the manager's case is theirs, the others wait for someone to assign them
+    assert (cases["LTV_HIGH"].state, cases["LTV_HIGH"].assignee) == (State.ASSIGNED, manager)
+    assert (cases["OVD_FIRST"].state, cases["OVD_FIRST"].assignee) == (State.NEW, None)
+    assert (cases["MAT3M"].state, cases["MAT3M"].assignee) == (State.NEW, None)
+    # and each case carries its signal's subject, figures and evidence
+    ltv = cases["LTV_HIGH"]
+    assert (ltv.subject, ltv.loan_id, ltv.org_id) == (
+        first["loan_id"],
+        first["loan_id"],
+        first["org_id"],
+    )
+    assert (ltv.severity, ltv.value, ltv.threshold, ltv.times_fired) == (3, 0.82, 0.70, 1)
+    assert ltv.first_as_of == ltv.last_as_of == as_of
+    assert ltv.evidence == "LTV_HIGH 测试依据：0.82（阈值 0.7）"
+    # and one audit row says what the sync did
+    [row] = actions_logged("warning.sync")
+    assert row.detail["opened"] == 3
+    assert row.detail["close_id"] == close_id
+    assert row.username == "tester"
+    assert row.org_id == org_tree().root
+    assert SyncedClose.objects.get(close_id=close_id).opened == 3
+
+
+def test_a_manager_user_who_cannot_see_the_loan_is_not_assigned(
+    own_data_dir, three_loans, make_user, places
+):
+    """The manager's user sits in another co-op (moved): the case would be out of their
+    subtree, so it stays 新建."""
+    first = three_loans[0]
+    moved = make_user("moved", "officer", places.other_coop)
+    moved.staff_id = first["manager_id"]
+    moved.save(update_fields=["staff_id"])
+    publish_signals(own_data_dir, latest(own_data_dir), [signal("LTV_HIGH", first, 3, 0.8, 0.7)])
+    sync_close(latest(own_data_dir), actor=CLI)
+    assert Case.objects.get().state == State.NEW
+
+
+def test_a_signal_firing_again_updates_the_open_case_and_never_opens_a_second(
+    own_data_dir, three_loans
+):
+    """The next close raising the same (code, subject) updates the case's figures, severity,
+    last_as_of and times_fired (+1 per close, not per re-close of one date); the signal's
+    history lists both closes."""
+    # given a case opened at one close
+    loan = three_loans[0]
+    first_close = latest(own_data_dir)
+    publish_signals(own_data_dir, first_close, [signal("DOWNGRADE", loan, 2, 2.0, 1.0)])
+    sync_close(first_close, actor=CLI, today=dt.date(2026, 11, 1))
+    case = Case.objects.get()
+    # when the next month's close raises it again, now NPL (severity 3)
+    next_close = next_month_end(first_close)
+    publish_signals(
+        own_data_dir,
+        next_close,
+        [signal("DOWNGRADE", loan, 3, 3.0, 2.0, evidence="风险分类由关注下迁为次级")],
+    )
+    result = sync_close(next_close, actor=CLI, today=dt.date(2026, 12, 1))
+    # then the same case, updated, and no second one; due 2026-11-01 + 15 days = 11-16, it
+    # is overdue on 12-01 and escalates in the same sync
+    assert result == SyncResult(opened=0, updated=1, escalated=1)
+    again = Case.objects.get()
+    assert again.pk == case.pk
+    assert (again.severity, again.value, again.threshold) == (3, 3.0, 2.0)
+    assert again.evidence == "风险分类由关注下迁为次级"
+    assert (again.first_as_of, again.last_as_of, again.times_fired) == (
+        first_close,
+        next_close,
+        2,
+    )
+    # the day it opened and its due date stay those of the first firing
+    assert (again.opened_on, again.due_on) == (dt.date(2026, 11, 1), dt.date(2026, 11, 16))
+    assert again.escalated_at is not None
+    # and closing the newest date again updates, without counting a third firing
+    publish_signals(own_data_dir, next_close, [signal("DOWNGRADE", loan, 3, 3.5, 2.0)])
+    assert sync_close(next_close, actor=CLI) == SyncResult(0, 1, 0)
+    assert Case.objects.get().times_fired == 2
+    assert Case.objects.get().value == 3.5
+    # and the history shows the signal at each close, oldest first
+    history = selectors.case_history(again)
+    assert [(h["as_of"], h["severity"], h["value"]) for h in history] == [
+        (first_close, 2, 2.0),
+        (next_close, 3, 3.5),
+    ]
+
+
+def test_after_a_case_is_closed_the_signal_opens_a_new_one(own_data_dir, three_loans):
+    loan = three_loans[0]
+    publish_signals(own_data_dir, latest(own_data_dir), [signal("INT_ARREARS", loan, 2, 9, 0)])
+    sync_close(latest(own_data_dir), actor=CLI)
+    Case.objects.update(state=State.CLOSED)
+    next_close = next_month_end(latest(own_data_dir))
+    publish_signals(own_data_dir, next_close, [signal("INT_ARREARS", loan, 2, 12, 0)])
+    assert sync_close(next_close, actor=CLI) == SyncResult(1, 0, 0)
+    assert Case.objects.count() == 2
+    reopened = Case.objects.exclude(state=State.CLOSED).get()
+    assert (reopened.first_as_of, reopened.times_fired, reopened.value) == (next_close, 1, 12)
+
+
+def test_customer_and_officer_signals_have_their_subject(own_data_dir, three_loans):
+    """Subject: the loan, else the customer (customer-level), else the officer."""
+    loan = three_loans[0]
+    publish_signals(
+        own_data_dir,
+        latest(own_data_dir),
+        [
+            signal("BUREAU_NPL", loan, 3, 120, 90, loan_id=""),
+            signal("BOOK_SURGE", loan, 1, 0.45, 0.30, loan_id="", customer_id=""),
+        ],
+    )
+    sync_close(latest(own_data_dir), actor=CLI)
+    subjects = dict(Case.objects.values_list("code", "subject"))
+    assert subjects == {"BUREAU_NPL": loan["customer_id"], "BOOK_SURGE": loan["manager_id"]}
+
+
+def test_closing_an_older_date_again_opens_nothing(own_data_dir, three_loans):
+    """Only the newest closed as-of syncs."""
+    older = live_loans(own_data_dir)[0]
+    earlier = Lake(own_data_dir).as_ofs("classified")[0]
+    assert earlier < latest(own_data_dir)
+    publish_signals(own_data_dir, earlier, [signal("MAT1M", older, 2, 20, 30)])
+    assert sync_close(earlier, actor=CLI) == SyncResult(0, 0, 0)
+    assert not Case.objects.exists()
+    assert not actions_logged("warning.sync")
+
+
+def test_a_read_syncs_the_newest_close_once_when_its_hook_did_not(own_data_dir, three_loans):
+    """ensure_synced (every list and inbox read) syncs a close not synced yet, then finds
+    it synced: a second read writes nothing."""
+    publish_signals(own_data_dir, latest(own_data_dir), [signal("MAT1M", three_loans[0], 2, 9, 30)])
+    assert ensure_synced() == SyncResult(1, 0, 0)
+    assert ensure_synced() is None
+    assert len(actions_logged("warning.sync")) == 1
+    assert Case.objects.count() == 1
+
+
+def test_a_failing_after_close_hook_leaves_the_close_published(
+    own_data_dir, monkeypatch, caplog, three_loans
+):
+    """The close's own audit row and its results stand; the failure is logged; the next
+    read syncs the close."""
+    from loanquality.operations.actions import close_now
+
+    # given a sync that fails
+    def broken(*args, **kwargs):
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(sync, "sync_close", broken)
+    as_of = latest(own_data_dir)
+    # when the close runs
+    with caplog.at_level(logging.ERROR, logger="loanquality.common.runtime"):
+        result = close_now(CLI, as_of, wait=True)
+    # then it is published and audited, and the failure logged
+    assert result.as_of == as_of
+    assert AuditEntry.objects.filter(action="close", target=str(as_of)).count() == 1
+    assert "after-close hook of loanquality.warnings failed" in caplog.text
+    # and once signals are there and the sync works again, a read catches up
+    monkeypatch.undo()
+    publish_signals(own_data_dir, as_of, [signal("MAT1M", three_loans[0], 2, 9, 30)])
+    selectors.cases(scope_of_root())
+    assert Case.objects.count() == 1
+
+
+def scope_of_root() -> Scope:
+    tree = org_tree()
+    return Scope(tree.root, tuple(tree.subtree(tree.root)), tree)
+
+
+def test_after_close_runs_every_apps_hook_and_names_the_failed(monkeypatch, caplog):
+    from django.apps import apps
+
+    config = apps.get_app_config("warnings")
+    calls = []
+    monkeypatch.setattr(
+        type(config), "after_close", lambda self, as_of, actor: calls.append((as_of, actor))
+    )
+    assert after_close(dt.date(2026, 11, 30), CLI) == []
+    assert calls == [(dt.date(2026, 11, 30), CLI)]
+
+    def fails(self, as_of, actor):
+        raise ValueError("x")
+
+    monkeypatch.setattr(type(config), "after_close", fails)
+    with caplog.at_level(logging.ERROR):
+        assert after_close(dt.date(2026, 11, 30), CLI) == ["loanquality.warnings"]
+
+
+def test_overdue_cases_escalate_to_the_directors_above_and_no_one_else(
+    own_data_dir, three_loans, make_user, places, director
+):
+    """A case past its due date is escalated at the next read (escalated_at set once, one
+    warning.escalate row); it shows in the inbox of a director whose subtree holds its org,
+    not in that of a director elsewhere, nor in an officer's list elsewhere."""
+    # given a severity-3 case opened 20 days ago (due in 7) and a severity-1 one (due in 30)
+    first, second = three_loans[:2]
+    publish_signals(
+        own_data_dir,
+        latest(own_data_dir),
+        [signal("LTV_HIGH", first, 3, 0.8, 0.7), signal("MAT3M", second, 1, 80, 90)],
+    )
+    opened = timezone.localdate() - dt.timedelta(days=20)
+    assert sync_close(latest(own_data_dir), actor=CLI, today=opened).escalated == 0
+    # when anyone reads a list
+    late = list(selectors.cases(scope_of(director), overdue=True))
+    # then the severity-3 case (due opened + 7, 13 days ago) is escalated, the other not
+    assert [c.code for c in late] == ["LTV_HIGH"]
+    ltv, mat = Case.objects.get(code="LTV_HIGH"), Case.objects.get(code="MAT3M")
+    assert ltv.escalated_at is not None
+    assert mat.escalated_at is None
+    [row] = actions_logged("warning.escalate")
+    assert row.detail["escalated"] == 1
+    # and the co-op's director sees it among their tasks, a director elsewhere does not
+    tasks = {t.key: t for t in tasks_for(director)}
+    assert (tasks["warnings.escalated"].count, tasks["warnings.escalated"].overdue) == (1, 1)
+    elsewhere = make_user("far-director", "director", places.other_coop)
+    assert "warnings.escalated" not in {t.key for t in tasks_for(elsewhere)}
+    far_officer = make_user("far-officer", "officer", places.other_coop)
+    assert not selectors.cases(scope_of(far_officer)).exists()
+    # and a second read escalates nothing again
+    stamp = ltv.escalated_at
+    selectors.cases(scope_of(director))
+    assert Case.objects.get(code="LTV_HIGH").escalated_at == stamp
+    assert len(actions_logged("warning.escalate")) == 1
+
+
+def test_the_sync_is_bulk_a_few_queries_whatever_the_number_of_signals(
+    own_data_dir, django_assert_max_num_queries
+):
+    """600 signals, half on open cases: the queries do not grow with the rows."""
+    loans = live_loans(own_data_dir)[:600]
+    as_of = latest(own_data_dir)
+    publish_signals(own_data_dir, as_of, [signal("MAT3M", loan, 1, 80, 90) for loan in loans[:300]])
+    sync_close(as_of, actor=CLI)
+    publish_signals(own_data_dir, as_of, [signal("MAT3M", loan, 1, 70, 90) for loan in loans])
+    with django_assert_max_num_queries(25):
+        result = sync_close(as_of, actor=CLI)
+    assert result == SyncResult(opened=300, updated=300, escalated=0)
+    assert Case.objects.filter(value=70).count() == 600
