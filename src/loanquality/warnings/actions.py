@@ -98,7 +98,7 @@ def _check(user, case: Case, action: str) -> None:
 
 def _check_state(case: Case, action: str) -> None:
     state = State(case.state)
-    wrong = f"该预警事项{state.label}，"
+    wrong = f"该预警事项{'已关闭' if state == State.CLOSED else state.label}，"
     if action == "assign" and state not in ACTIVE_STATES:
         raise CaseConflict(wrong + "不能再分派")
     if action == "start" and state != State.ASSIGNED:
@@ -109,8 +109,9 @@ def _check_state(case: Case, action: str) -> None:
         reason = "请先分派处理人" if state == State.NEW else f"不能再{what}"
         raise CaseConflict(wrong + reason)
     if action == "close" and state not in DONE:
-        reason = "已关闭" if state == State.CLOSED else "尚未化解或转处置，不能关闭"
-        raise CaseConflict(f"该预警事项{reason}" if state == State.CLOSED else wrong + reason)
+        if state == State.CLOSED:
+            raise CaseConflict("该预警事项已关闭")
+        raise CaseConflict(wrong + "尚未化解或转处置，不能关闭")
 
 
 def _locked(user, case: Case | int, action: str) -> Case:
