@@ -279,3 +279,15 @@ def test_the_dashboard_counts_open_and_overdue_cases_by_org_and_severity(risk, t
     url = total["cells"][0]["overdue_url"]
     assert f'href="{url}"' in client.get("/").content.decode().replace("&amp;", "&")
     assert _ids(client.get(url)) == [three_cases["ltv"].pk]
+
+
+def test_the_loan_page_links_its_open_cases(risk, three_cases):
+    """The loan's page names its cases not yet closed and links each; a closed one goes."""
+    case = three_cases["ltv"]
+    page = logged_in(risk).get(f"/loans/{case.loan_id}/").content.decode()
+    assert 'id="loan-warnings"' in page
+    assert f'href="/warnings/{case.pk}/"' in page
+    Case.objects.filter(pk=case.pk).update(state=State.CLOSED)
+    assert (
+        'id="loan-warnings"' not in logged_in(risk).get(f"/loans/{case.loan_id}/").content.decode()
+    )

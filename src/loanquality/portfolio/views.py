@@ -345,7 +345,17 @@ def loan_detail_page(request, loan_id: str):
             collateral=selectors.loan_table("collateral", loan_id, as_of),
             guarantees=selectors.loan_table("guarantees", loan_id, as_of),
             overrides=overrides_of(request.user).filter(loan_id=loan_id),
+            warning_cases=_open_warnings(scope, loan_id),
             latest_close=selectors.latest_close(),
             may_propose=propose_refusal(request.user, latest) is None,
         ),
+    )
+
+
+def _open_warnings(scope, loan_id: str) -> list:
+    """The loan's warning cases not yet closed (the 预警 box of the loan's page)."""
+    from loanquality.warnings.models import Case, State
+
+    return list(
+        Case.objects.in_scope(scope).filter(loan_id=loan_id).exclude(state=State.CLOSED)[:20]
     )
