@@ -4,10 +4,18 @@ Each test reads the generated files (Chinese headers) of one small bank and chec
 phenomenon by hand-checkable arithmetic: that some rows have it, and that most do not.
 """
 
+import datetime as dt
+from collections import Counter
+
 import pandas as pd
 import pytest
 
+from loanquality.engine.close import run_close
+from loanquality.engine.ingest import import_as_of
+from loanquality.engine.lake import Lake
+from loanquality.engine.rules import load_ruleset
 from loanquality.engine.schema import TABLES
+from loanquality.engine.signals import SIGNALS
 from loanquality.synth.bank import COLLATERAL_TYPES, REAL_ESTATE
 from loanquality.synth.generator import generate_bank
 
@@ -42,6 +50,10 @@ def test_collateral_types_are_clear_chinese_names(bank):
     types = set(read(bank, "collateral", bank.as_ofs[-1])["type"])
     assert types == set(COLLATERAL_TYPES)
     assert {"住房", "商铺", "厂房", "土地使用权"} == REAL_ESTATE_TYPES
+    # the engine's default rule set reads them the same way (12 months for real estate)
+    listed = set(load_ruleset().signals.real_estate_types)
+    assert listed >= REAL_ESTATE_TYPES
+    assert not (set(COLLATERAL_TYPES) - REAL_ESTATE_TYPES) & listed
 
 
 def test_a_minority_of_collateral_is_past_its_revaluation(bank):
@@ -174,3 +186,25 @@ def test_renewals_and_extensions_of_loans_overdue_the_month_before(bank):
         extended_overdue += int((newly_extended & (before.loc[kept, "overdue_days"] > 0)).sum())
     assert renewed_overdue >= 1
     assert extended_overdue >= 1
+
+
+@pytest.mark.slow
+def test_a_closed_generated_bank_publishes_every_signal_code(tmp_path):
+    """1 500 loans, February and March 2024 imported and closed: the March close (a quarter
+    end, with February's close before it) publishes every code of SPEC §6, and none but the
+    maturity notices on more than a tenth of the live loans."""
+    bank = generate_bank(
+        tmp_path / "files", loans=1_500, months=2, seed=1, start=dt.date(2024, 2, 29)
+    )
+    data = tmp_path / "data"
+    for as_of in bank.as_ofs:
+        import_as_of(data, as_of, bank.files(as_of))
+        run_close(data, as_of)
+    march = bank.as_ofs[-1]
+    assert march == dt.date(2024, 3, 31)
+    counts = Counter(row["code"] for row in Lake(data).read("signals", march).to_pylist())
+    assert set(counts) == set(SIGNALS)
+    live = len(ledger(bank, march))
+    for code, count in counts.items():
+        if code not in ("MAT3M", "MAT1M"):
+            assert count < 0.10 * live, (code, count, live)
