@@ -54,6 +54,19 @@ def prepare(t: ibis.Table, ctx: Context) -> ibis.Table:
 NULL_BOOL = "boolean"
 
 
+def candidates(t: ibis.Table) -> ibis.Value:
+    """The loans any code of this family could fire for, known before the previous close
+    is joined: in arrears (principal or interest), 关注 or worse now, a renewal or extended."""
+    return (
+        (t.overdue_days.fill_null(0) > 0)
+        | (t.interest_overdue_days.fill_null(0) > 0)
+        | (t.overdue_interest.fill_null(0) > 0)
+        | (t.final_category.fill_null(1) >= 2)
+        | t.prior_loan_id.notnull()
+        | t.extended_maturity_date.notnull()
+    )
+
+
 def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
     has_previous = ctx.previous is not None
     overdue = t.overdue_days.fill_null(0)
