@@ -181,3 +181,45 @@ def test_signals_of_a_close_scoped_and_filtered(client, synced, officer, head_of
         client.get("/api/v1/signals", {"org": places.other_coop}, **bearer(officer)).status_code
         == 404
     )
+
+
+# --- the reads the pages use -----------------------------------------------------------
+
+
+def test_open_counts_by_org_and_severity_drill_to_their_lists(synced, head_office, places):
+    """The head office: its whole bank (total), then each co-op: the outlet's 高 and 中 in
+    its co-op, the 低 in the other; none overdue yet (due in 7 / 15 / 30 days)."""
+    from loanquality.common.scope import scope_of
+    from loanquality.warnings.selectors import open_counts
+
+    rows = open_counts(scope_of(head_office))
+    cells = {(r["org_id"], r["severity"]): (r["open"], r["overdue"]) for r in rows}
+    assert cells[places.root, 3] == cells[places.root, 2] == cells[places.root, 1] == (1, 0)
+    assert (cells[places.coop, 3], cells[places.coop, 2], cells[places.coop, 1]) == (
+        (1, 0),
+        (1, 0),
+        (0, 0),
+    )
+    assert cells[places.other_coop, 1] == (1, 0)
+    [total] = [r for r in rows if r["total"] and r["severity"] == 3]
+    assert total["org_id"] == places.root
+    [coop] = [r for r in rows if r["org_id"] == places.coop and r["severity"] == 2]
+    assert coop["open_url"] == f"/warnings/?org={places.coop}&severity=2&state=active"
+    assert coop["overdue_url"] == coop["open_url"] + "&overdue=1"
+
+
+def test_notice_loans_are_the_kinds_loans_with_their_maturity(synced, officer, own_data_dir):
+    """The MAT1M loan of the outlet with the customer, balance and (extended) maturity the
+    提示函 prints; the MAT3M loan of the other co-op is not the officer's."""
+    from loanquality.common.scope import scope_of
+    from loanquality.warnings.selectors import notice_loans
+
+    scope = scope_of(officer)
+    as_of = latest(own_data_dir)
+    [row] = notice_loans(scope, as_of, "MAT1M")
+    loan = next(r for r in live_loans(own_data_dir) if r["loan_id"] == synced["MAT1M"].loan_id)
+    assert row["loan_id"] == loan["loan_id"]
+    assert row["maturity_date"] == (loan["extended_maturity_date"] or loan["maturity_date"])
+    assert (row["customer_id"], row["balance"]) == (loan["customer_id"], loan["balance"])
+    assert notice_loans(scope, as_of, "MAT3M") == []
+    assert notice_loans(scope, as_of, "MAT1M", loan_id="nope") == []
