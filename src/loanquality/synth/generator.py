@@ -8,6 +8,14 @@ Layout of ``out``::
     import.sh                                           the import command of every month
 
 Same seed, same files.
+
+The files carry what every early-warning signal of SPEC §6 looks for, at modest rates: loans
+falling due, first arrears, unpaid interest and downgrades; renewals and extensions of loans
+in arrears; a minority of appraisals past their revaluation (real estate 12 months, other
+collateral 6) and of loans above 0.70 (抵押) / 0.90 (质押) of their collateral's value;
+guarantors who are customers in arrears here; the bureau's NPL elsewhere and 他行授信机构数;
+companies with deposits under a fifth of their credit line; two borrowers above a tenth of
+the net capital; and, every six months, one officer's book surging.
 """
 
 from __future__ import annotations
