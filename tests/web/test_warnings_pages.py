@@ -218,7 +218,10 @@ def test_a_stale_form_answers_409_with_the_reason_and_keeps_what_was_typed(
     # then 409, the reason, the text kept in its box; still one measure, still closed
     assert page.status_code == 409
     text = page.content.decode()
-    assert "该预警事项关闭，不能再记录措施" in text
+    with pytest.raises(actions.CaseConflict) as refused:  # the action's own reason
+        actions.record_measure(officer, case, typed)
+    assert "已关闭" in refused.value.message
+    assert refused.value.message in text
     assert typed in text.split('id="measure-measure"')[1].split("</textarea>")[0]
     assert Case.objects.get(pk=case.pk).state == State.CLOSED
     assert Measure.objects.filter(case=case).count() == 1

@@ -387,8 +387,10 @@ def case_page(request, pk: int):
 def _case_context(user, scope, case: Case) -> dict:
     forms = actions.available(user, case)
     labels = code_labels()
+    staff = portfolio.staff_names(case.last_as_of) if case.manager_id else {}
     return {
         "case": case,
+        "manager_name": staff.get(case.manager_id, ""),
         "code_label": labels.get(case.code, case.code),
         "overdue": is_overdue(case),
         "org_name": scope.tree.name(case.org_id),
