@@ -294,3 +294,17 @@ def test_the_loan_page_links_its_open_cases(risk, three_cases):
     assert (
         'id="loan-warnings"' not in logged_in(risk).get(f"/loans/{case.loan_id}/").content.decode()
     )
+
+
+def test_maturity_cases_link_their_notices(risk, three_cases, places):
+    """A MAT3M case links its loan's 监测通知书; the list of MAT3M cases links the whole
+    org's notices as one PDF; other codes link none."""
+    client = logged_in(risk)
+    mat, ltv = three_cases["mat"], three_cases["ltv"]
+    case_page = client.get(f"/warnings/{mat.pk}/").content.decode()
+    assert f'href="/notices/{mat.loan_id}/?kind=MAT3M"' in case_page
+    assert "打印信贷业务监测通知书" in case_page
+    assert 'id="print-notice"' not in client.get(f"/warnings/{ltv.pk}/").content.decode()
+    listed = client.get("/warnings/", {"code": "MAT3M"}).content.decode().replace("&amp;", "&")
+    assert f'href="/notices/print.pdf?kind=MAT3M&org={places.coop}"' in listed
+    assert 'id="org-notices"' not in client.get("/warnings/", {"code": "LTV_HIGH"}).content.decode()

@@ -183,8 +183,20 @@ def case_list_page(request):
             "title": _title(scope, filters, labels),
             "labels": labels,
             "choices": _choices(scope),
+            **_notice_link(scope, filters["code"], filters["org"]),
         },
     )
+
+
+def _notice_link(scope, code: str | None, org: str | None) -> dict:
+    """For MAT3M / MAT1M: the notice to print (监测通知书 / 提示函) and for which org."""
+    if code not in NoticeKind.values:
+        return {}
+    return {
+        "notice_kind": code,
+        "notice_label": NoticeKind(code).label,
+        "notice_org_name": scope.tree.name(org or scope.org_id),
+    }
 
 
 def _title(scope, filters: dict, labels: dict[str, str]) -> str:
@@ -390,6 +402,7 @@ def _case_context(user, scope, case: Case) -> dict:
     staff = portfolio.staff_names(case.last_as_of) if case.manager_id else {}
     return {
         "case": case,
+        **_notice_link(scope, case.code, None),
         "manager_name": staff.get(case.manager_id, ""),
         "code_label": labels.get(case.code, case.code),
         "overdue": is_overdue(case),
