@@ -39,7 +39,7 @@ from loanquality.engine.metrics.labels import with_labels
 from loanquality.engine.overrides import in_force
 from loanquality.engine.problems import InputRejected, Problem
 from loanquality.engine.rules import RuleSet, load_ruleset
-from loanquality.engine.signals import SIGNAL_ORDER, SignalInputs, compute_signals
+from loanquality.engine.signals import SIGNAL_ORDER, SignalInputs, signal_parts
 from loanquality.engine.sources import lake_table, partition, up_to
 from loanquality.engine.tables import money_sum
 
@@ -274,9 +274,9 @@ def close_signals(
         capital=_latest(con, lake, "capital", as_of),
         staff=side("staff"),
     )
-    expr = compute_signals(inputs, as_of, ruleset.signals, materialize=materialize)
-    table = con.to_pyarrow(expr)
-    # the engines' sorts agree, but the lake's order is fixed here, once, for both
+    parts = signal_parts(inputs, as_of, ruleset.signals, materialize=materialize)
+    # each part its own query (small queries compile fast), put together and sorted here
+    table = pa.concat_tables([con.to_pyarrow(part) for part in parts])
     order = [("severity", "descending"), *((c, "ascending") for c in SIGNAL_ORDER[1:])]
     return table.sort_by(order)
 

@@ -154,6 +154,22 @@ def compute_signals(
     to handle a case of that severity), sorted by severity (worst first), org, loan, code,
     customer, manager.
     """
+    parts = signal_parts(inputs, as_of, params, materialize=materialize)
+    t = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    return t.order_by([t.severity.desc(), *(t[c] for c in SIGNAL_ORDER[1:])])
+
+
+def signal_parts(
+    inputs: SignalInputs,
+    as_of: dt.date,
+    params: SignalParameters,
+    *,
+    materialize: Callable[[ibis.Table], ibis.Table] | None = None,
+) -> list[ibis.Table]:
+    """``compute_signals``' rows in parts (the loan-, customer- and officer-level ones), each
+    with ``SIGNAL_COLUMNS``, unsorted. A close runs each part as its own query: three small
+    queries compile in a fraction of the time of their union (Ibis's compiler takes time
+    more than proportional to a query's size)."""
     current = complete(inputs.current, LOANS)
     previous = complete(inputs.previous, LOANS) if inputs.previous is not None else None
     live = current.filter(is_live(current))
@@ -197,7 +213,7 @@ def compute_signals(
         rows.append(_of_customers(ibis.union(*customer_rows), live, names))
     if officer_rows:
         rows.append(_of_officers(ibis.union(*officer_rows), live, inputs.staff))
-    return _finish(ibis.union(*rows), params)
+    return [_finish(part, params) for part in rows]
 
 
 def _loan_rows(raised: ibis.Table, ctx: Context) -> ibis.Table:
@@ -324,8 +340,7 @@ def _finish(t: ibis.Table, params: SignalParameters) -> ibis.Table:
         label=ibis.cases(*((code == c, label) for c, (label, _) in SIGNALS.items()), else_=""),
         due_days=due.cast("int32"),
     )
-    t = t.select(*(t[c].cast(SIGNAL_TYPES[c]) for c in SIGNAL_COLUMNS))
-    return t.order_by([t.severity.desc(), *(t[c] for c in SIGNAL_ORDER[1:])])
+    return t.select(*(t[c].cast(SIGNAL_TYPES[c]) for c in SIGNAL_COLUMNS))
 
 
 def _int8(value: ibis.Value | int) -> ibis.Value:
@@ -346,4 +361,5 @@ __all__ = [
     "SIGNAL_COLUMNS",
     "SignalInputs",
     "compute_signals",
+    "signal_parts",
 ]
