@@ -19,7 +19,7 @@ from loanquality.common.pdf import pdf_response
 from loanquality.common.scope import scope_of
 from loanquality.overrides.selectors import overrides_of
 from loanquality.portfolio import selectors as portfolio
-from loanquality.portfolio.access import access_loan
+from loanquality.portfolio.access import access_loans_at
 from loanquality.warnings import actions, selectors
 from loanquality.warnings.models import (
     SEVERITY_CHOICES,
@@ -220,8 +220,8 @@ def _title(scope, filters: dict, labels: dict[str, str]) -> str:
 
 def _choices(scope) -> dict:
     latest = portfolio.latest_close()
+    # the staff table of the user's orgs (small), not a scan of the loans for managers
     staff = portfolio.staff_names(latest, scope) if latest else {}
-    officers = portfolio.officers_of(scope, latest) if latest else []
     return {
         "codes": code_labels().items(),
         "severities": SEVERITY_CHOICES,
@@ -233,7 +233,7 @@ def _choices(scope) -> dict:
             (o, "　" * (len(scope.tree.path(o)) - 1) + scope.tree.name(o))
             for o in sorted(scope.orgs, key=scope.tree.path)
         ],
-        "officers": [(s, f"{staff.get(s, s)}（{s}）") for s in officers],
+        "officers": [(s, f"{name}（{s}）") for s, name in sorted(staff.items())],
     }
 
 
@@ -304,14 +304,17 @@ DONE = {
 
 
 def _loan_of(scope, case: Case) -> dict | None:
-    """The case's loan at its last close (None for a customer's or officer's signal, or a
-    loan the ledger no longer holds in the user's subtree)."""
+    """The case's loan at the latest close, else at the case's last close (one partition
+    read each, not the loan's whole history); None for a customer's or officer's signal,
+    or a loan no longer in the user's subtree."""
     if not case.loan_id:
         return None
-    try:
-        return access_loan(scope, case.loan_id)[-1]
-    except Http404:
-        return None
+    for as_of in dict.fromkeys([portfolio.latest_close(), case.last_as_of]):
+        if as_of is not None:
+            found = access_loans_at(scope, as_of, [case.loan_id]).get(case.loan_id)
+            if found is not None:
+                return found
+    return None
 
 
 def _assignees(user, case: Case):
