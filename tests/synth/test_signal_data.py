@@ -162,11 +162,11 @@ def test_large_borrowers_are_few_in_a_larger_bank(tmp_path):
     assert by_customer.max() < 0.20 * net_capital
 
 
-def test_an_officers_book_surges_in_the_second_month(bank):
-    """Grew by more than 30 % and by more than 1 000 000 yuan from January to February."""
-    january, february = (ledger(bank, as_of) for as_of in bank.as_ofs[:2])
-    before = january.groupby("manager_id")["balance"].sum()
-    after = february.groupby("manager_id")["balance"].sum().reindex(before.index, fill_value=0)
+def test_an_officers_book_surges_in_the_last_month(bank):
+    """Grew by more than 30 % and by more than 1 000 000 yuan from March to April."""
+    march, april = (ledger(bank, as_of) for as_of in bank.as_ofs[-2:])
+    before = march.groupby("manager_id")["balance"].sum()
+    after = april.groupby("manager_id")["balance"].sum().reindex(before.index, fill_value=0)
     surged = (after > 1.30 * before) & (after - before > 1_000_000)
     assert 1 <= surged.sum() < 0.10 * len(before)
 

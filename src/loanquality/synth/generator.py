@@ -15,7 +15,7 @@ in arrears; a minority of appraisals past their revaluation (real estate 12 mont
 collateral 6) and of loans above 0.70 (抵押) / 0.90 (质押) of their collateral's value;
 guarantors who are customers in arrears here; the bureau's NPL elsewhere and 他行授信机构数;
 companies with deposits under a fifth of their credit line; two borrowers above a tenth of
-the net capital; and, every six months, one officer's book surging.
+the net capital; and one officer's book surging in the last month and every six before.
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ REFERENCE_TABLES = tuple(t for t in IMPORT_TABLES if t not in PER_MONTH_TABLES)
 SCHEDULE_HORIZON_DAYS = 366  # the schedule export covers what falls due within a year
 # the largest borrowers' balances, as shares of the net capital (CONCENTRATION above 10 %)
 LARGE_BORROWER_SHARES = (0.14, 0.12)
-# every SURGE_EVERY months from the second month written, one co-op's new loans of the month
-# all go to one officer (BOOK_SURGE)
+# every SURGE_EVERY months counted back from the last month written (not the first: it has
+# no month before it), one co-op's new loans of the month all go to one officer (BOOK_SURGE),
+# so the latest close shows one
 SURGE_EVERY = 6
 # a company's deposits here / its credit line: lognormal around DEPOSIT_SHARE (about 7 % of
 # them below 20 %, DEPOSIT_LOW); the line covers its largest need by 10–40 %
@@ -124,7 +125,6 @@ def generate_bank(
     bank = GeneratedBank(Path(out), all_ends[BURN_IN_MONTHS + 1 :], file_format)
     bank.out.mkdir(parents=True, exist_ok=True)
     writer = _Writer(bank, structure, book, rng)
-    n_coops = int(structure.officer_coop.max()) + 1
     for previous, as_of in itertools.pairwise(all_ends):
         if as_of == bank.as_ofs[0]:
             # repayments are written from here on: only loans issued from now can carry a
@@ -132,9 +132,9 @@ def generate_bank(
             book.cols["has_schedule"][:] = False
             book.add_large_borrowers(to_day(previous), LARGE_BORROWER_SHARES)
         flows = book.step(previous, as_of, loans)
-        written = bank.as_ofs.index(as_of) if as_of in bank.as_ofs else -1
-        if written % SURGE_EVERY == 1:
-            book.book_to_one_officer(to_day(previous), (3 + 7 * (written // SURGE_EVERY)) % n_coops)
+        written = bank.as_ofs.index(as_of) if as_of in bank.as_ofs else 0
+        if written > 0 and (months - 1 - written) % SURGE_EVERY == 0:
+            book.book_to_one_officer(to_day(previous))
         if as_of in bank.as_ofs:
             step(f"生成 {as_of}")
             writer.month(previous, as_of, flows)

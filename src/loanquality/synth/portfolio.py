@@ -320,22 +320,22 @@ class Portfolio:
         )
         return np.arange(start, start + n)
 
-    def book_to_one_officer(self, prev: np.datetime64, coop: int) -> int:
-        """Every loan a co-op newly made this month (renewals aside) is booked to one of its
-        officers, the one with the smallest book: his book surges. Returns that officer."""
+    def book_to_one_officer(self, prev: np.datetime64) -> int:
+        """Every loan newly made this month (renewals aside) by the co-op that lent the most
+        is booked to one of its officers, the one with the middle book of them, whose book
+        surges. Returns that officer."""
         s, c = self.s, self.cols
+        new = np.flatnonzero((self.issue > prev) & (self.prior < 0) & ~self.large)
+        coop_of_new = s.outlet_coop[self.outlet[new]]
+        lent = np.bincount(coop_of_new, weights=self.amount[new], minlength=len(s.outlet_coop))
+        coop = int(np.argmax(lent))
+        new = new[coop_of_new == coop]
         officers = np.flatnonzero(s.officer_coop == coop)
         held = self.active & ~self.written_off & (self.issue <= prev)
         book = np.bincount(
             self.officer[held], weights=self.balance[held], minlength=len(s.officer_ids)
         )[officers]
-        chosen = int(officers[np.argmin(np.where(book > 0, book, np.inf))])
-        new = np.flatnonzero(
-            (self.issue > prev)
-            & (self.prior < 0)
-            & ~self.large
-            & (s.outlet_coop[self.outlet] == coop)
-        )
+        chosen = int(officers[np.argsort(book, kind="stable")[len(officers) // 2]])
         c["officer"][new] = chosen
         others = officers[officers != chosen]
         if len(others):
