@@ -29,6 +29,9 @@ from loanquality.warnings.models import ACTIVE_STATES, Case, State, SyncedClose
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # rows per INSERT / UPDATE
+# PostgreSQL's advisory lock held by the transaction syncing or escalating: a read finding
+# it held goes on with the cases as they are rather than wait for a sync of a big close
+_SYNC_LOCK = 7_304_217
 # days to handle a case by severity when the signals carry no due_days (SPEC §6 defaults)
 DUE_DAYS = {3: 7, 2: 15, 1: 30}
 # who syncs when a read finds the newest close not synced yet
@@ -96,6 +99,8 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
         return SyncResult()
     signals = _read_signals(as_of)
     with transaction.atomic():
+        if not _lock():
+            return SyncResult()  # another process is syncing: its result will show
         try:
             with transaction.atomic():  # one process syncs a close; the other waits, then skips
                 mark = SyncedClose.objects.create(as_of=as_of, close_id=newest[1])
@@ -133,6 +138,8 @@ def escalate_overdue(today: dt.date | None = None) -> int:
     ).exists():
         return 0  # the usual read: one look at a partial index, nothing written
     with transaction.atomic():
+        if not _lock():
+            return 0  # a sync is running, and escalates as it finishes
         count = _escalate(today)
         if count:
             record(
@@ -143,6 +150,16 @@ def escalate_overdue(today: dt.date | None = None) -> int:
                 escalated=count,
             )
     return count
+
+
+def _lock() -> bool:
+    """The sync's lock for this transaction, if no other holds it (PostgreSQL; SQLite's
+    writers take their turns anyway)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SYNC_LOCK])
+        return bool(cursor.fetchone()[0])
 
 
 def _escalate(today: dt.date) -> int:
