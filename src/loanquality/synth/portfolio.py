@@ -89,6 +89,7 @@ FLOAT_FIELDS = ("amount", "balance", "stress", "collateral_value", "appraised_va
 DATE_FIELDS = ("issue", "maturity", "ext_maturity", "restructured", "arrears_since", "appraisal")
 # lax: its collateral's revaluation lapses; large: one of the bank's largest borrowers' loans
 BOOL_FIELDS = ("active", "written_off", "has_schedule", "secured", "guaranteed", "lax", "large")
+COMPACT_FIELDS = {"guarantor": np.int32, "collateral_kind": np.int8}  # not int64
 
 
 @dataclass
@@ -146,6 +147,8 @@ class Portfolio:
             self.cols[name] = np.array([], "datetime64[D]")
         for name in BOOL_FIELDS:
             self.cols[name] = np.array([], bool)
+        for name, dtype in COMPACT_FIELDS.items():  # a 10 M-loan bank makes 30 M loans
+            self.cols[name] = np.array([], dtype)
         # customers: parallel arrays, grown as borrowers arrive
         self.customer_type = np.array([], object)
         self.customer_village = np.array([], int)
@@ -387,7 +390,8 @@ class Portfolio:
 
     def _append(self, **values: np.ndarray) -> None:
         for name, array in values.items():
-            self.cols[name] = np.concatenate([self.cols[name], np.asarray(array)])
+            column = self.cols[name]
+            self.cols[name] = np.concatenate([column, np.asarray(array, column.dtype)])
 
     # -- one month ------------------------------------------------------------------
 
