@@ -29,6 +29,7 @@ from loanquality.warnings.models import ACTIVE_STATES, Case, State, SyncedClose
 log = logging.getLogger(__name__)
 
 BATCH = 2000  # rows per INSERT / UPDATE
+CHUNK = 5000  # signal rows read, matched and written at a time
 # PostgreSQL's advisory lock held by the transaction syncing or escalating: a read finding
 # it held goes on with the cases as they are rather than wait for a sync of a big close
 _SYNC_LOCK = 7_304_217
@@ -184,59 +185,68 @@ def _read_signals(as_of: dt.date) -> pa.Table:
 
 
 def _apply(signals: pa.Table, as_of: dt.date, today: dt.date) -> tuple[int, int]:
-    """Open or update a case for each signal row; (opened, updated)."""
-    open_cases = {
-        (code, subject): (pk, last, times)
-        for pk, code, subject, last, times in Case.objects.exclude(state=State.CLOSED)
-        .filter(code__in=set(signals.column("code").to_pylist()))
-        .values_list("pk", "code", "subject", "last_as_of", "times_fired")
-        .iterator(chunk_size=BATCH)
-    }
+    """Open or update a case for each signal row, ``CHUNK`` rows at a time (memory stays
+    bounded at a million rows): the chunk's open cases in one query, its new cases in
+    ``bulk_create`` batches, its fired-again cases in ``UPDATE`` batches. (opened, updated)"""
     assignees = _assignees()
     tree = org_tree()
     subtrees: dict[str, set[str]] = {}
-    new, again = [], []
     now = timezone.now()
-    for row in signals.to_pylist():
-        key = (row["code"], row["subject"])
-        if key in open_cases:
-            pk, last, times = open_cases[key]
-            again.append((pk, row, times + 1 if last < as_of else times))
-            continue
-        user = assignees.get(row["manager_id"]) if row["manager_id"] else None
-        if user is not None:
-            if user.org_id not in subtrees:
-                subtrees[user.org_id] = set(tree.subtree(user.org_id))
-            if row["org_id"] not in subtrees[user.org_id]:
-                user = None  # the manager's user cannot see the case where it is now
-        open_cases[key] = (None, as_of, 1)  # a code and subject twice in one close: once
-        new.append(
-            Case(
-                code=row["code"],
-                subject=row["subject"],
-                loan_id=row["loan_id"] or "",
-                customer_id=row["customer_id"] or "",
-                customer_name=row.get("customer_name") or "",
-                org_id=row["org_id"] or "",
-                manager_id=row["manager_id"] or "",
-                severity=int(row["severity"]),
-                value=row["value"],
-                threshold=row["threshold"],
-                evidence=row["evidence"] or "",
-                first_as_of=as_of,
-                last_as_of=as_of,
-                times_fired=1,
-                state=State.ASSIGNED if user else State.NEW,
-                assignee=user,
-                opened_on=today,
-                due_on=today + dt.timedelta(days=int(row["due_days"])),
-                updated_at=now,
-            )
-        )
-    Case.objects.bulk_create(new, batch_size=BATCH)
-    for start in range(0, len(again), BATCH):
-        _update(again[start : start + BATCH], as_of, now)
-    return len(new), len(again)
+    opened = updated = 0
+    for chunk in signals.to_batches(max_chunksize=CHUNK):
+        rows = chunk.to_pylist()
+        open_cases = {
+            (code, subject): (pk, last, times)
+            for pk, code, subject, last, times in Case.objects.exclude(state=State.CLOSED)
+            .filter(code__in={r["code"] for r in rows}, subject__in={r["subject"] for r in rows})
+            .values_list("pk", "code", "subject", "last_as_of", "times_fired")
+        }
+        new, again, seen = [], [], set()
+        for row in rows:
+            key = (row["code"], row["subject"])
+            if key in seen:
+                continue  # a code and subject twice in one close: the first row counts
+            seen.add(key)
+            if key in open_cases:
+                pk, last, times = open_cases[key]
+                again.append((pk, row, times + 1 if last < as_of else times))
+                continue
+            user = assignees.get(row["manager_id"]) if row["manager_id"] else None
+            if user is not None:
+                if user.org_id not in subtrees:
+                    subtrees[user.org_id] = set(tree.subtree(user.org_id))
+                if row["org_id"] not in subtrees[user.org_id]:
+                    user = None  # the manager's user cannot see the case where it is now
+            new.append(_new_case(row, user, as_of, today, now))
+        Case.objects.bulk_create(new, batch_size=BATCH)
+        for start in range(0, len(again), BATCH):
+            _update(again[start : start + BATCH], as_of, now)
+        opened, updated = opened + len(new), updated + len(again)
+    return opened, updated
+
+
+def _new_case(row: dict, user, as_of: dt.date, today: dt.date, now: dt.datetime) -> Case:
+    return Case(
+        code=row["code"],
+        subject=row["subject"],
+        loan_id=row["loan_id"] or "",
+        customer_id=row["customer_id"] or "",
+        customer_name=row.get("customer_name") or "",
+        org_id=row["org_id"] or "",
+        manager_id=row["manager_id"] or "",
+        severity=int(row["severity"]),
+        value=row["value"],
+        threshold=row["threshold"],
+        evidence=row["evidence"] or "",
+        first_as_of=as_of,
+        last_as_of=as_of,
+        times_fired=1,
+        state=State.ASSIGNED if user else State.NEW,
+        assignee=user,
+        opened_on=today,
+        due_on=today + dt.timedelta(days=int(row["due_days"])),
+        updated_at=now,
+    )
 
 
 def _assignees() -> dict:
