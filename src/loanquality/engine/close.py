@@ -200,7 +200,7 @@ def _close(
         )
 
         step("预警信号 signals")
-        signals = close_signals(con, lake, as_of, ruleset, current, previous, orgs, staging=staging)
+        signals = close_signals(con, lake, as_of, ruleset, current, previous, orgs)
 
         step("发布 publishing")
         rows = {
@@ -247,18 +247,10 @@ def close_signals(
     current: ibis.Table,
     previous: ibis.Table | None,
     orgs: pa.Table,
-    *,
-    staging: Path,
 ) -> pa.Table:
     """The early-warning signals of the close (SPEC §6), from the classified loans just
     written, the previous close and the as-of's side tables; capital is the latest given
-    on or before ``as_of``. The loans raising a loan-level signal are written aside once
-    (a few percent of the book) and every code's rows read from there."""
-    raised = staging / "signals-loans.parquet"
-
-    def materialize(expr: ibis.Table) -> ibis.Table:
-        _materialize(con, expr, raised)
-        return con.read_parquet(str(raised))
+    on or before ``as_of``. Each part of the rows (``signal_parts``) is one query."""
 
     def side(table: str) -> ibis.Table | None:
         return partition(con, lake, table, as_of)
@@ -274,7 +266,7 @@ def close_signals(
         capital=_latest(con, lake, "capital", as_of),
         staff=side("staff"),
     )
-    parts = signal_parts(inputs, as_of, ruleset.signals, materialize=materialize)
+    parts = signal_parts(inputs, as_of, ruleset.signals)
     # each part its own query (small queries compile fast), put together and sorted here
     table = pa.concat_tables([con.to_pyarrow(part) for part in parts])
     order = [("severity", "descending"), *((c, "ascending") for c in SIGNAL_ORDER[1:])]

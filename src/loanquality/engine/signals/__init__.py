@@ -22,7 +22,6 @@ instead of the query recomputing them for each code).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -30,7 +29,7 @@ import ibis
 from loanquality.engine.rules import SignalParameters
 from loanquality.engine.schema import CUSTOMERS, LOANS, ORGS, STAFF
 from loanquality.engine.signals import collateral, counterparty, delinquency, maturity, officer
-from loanquality.engine.signals.base import Context, Signal, is_live
+from loanquality.engine.signals.base import Context, LoanSignals, Signal, is_live, loan_rows
 from loanquality.engine.tables import attach, complete, to_fen
 
 # code -> (Chinese name, default severity), in SPEC §6's order
@@ -52,6 +51,7 @@ SIGNALS: dict[str, tuple[str, int]] = {
 }
 SEVERITY_LABELS = {1: "低", 2: "中", 3: "高"}
 CUSTOMER_CODES = ("BUREAU_NPL", "MULTI_LENDER", "DEPOSIT_LOW", "CONCENTRATION")
+LOAN_CODES = tuple(c for c in SIGNALS if c not in (*CUSTOMER_CODES, "BOOK_SURGE"))
 OFFICER_CODES = ("BOOK_SURGE",)
 SIGNAL_COLUMNS = (
     "code",
@@ -126,13 +126,7 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
     ]
 
 
-def compute_signals(
-    inputs: SignalInputs,
-    as_of: dt.date,
-    params: SignalParameters,
-    *,
-    materialize: Callable[[ibis.Table], ibis.Table] | None = None,
-) -> ibis.Table:
+def compute_signals(inputs: SignalInputs, as_of: dt.date, params: SignalParameters) -> ibis.Table:
     """Every signal of the close of ``as_of``: ``SIGNAL_COLUMNS``, one row per (code, subject).
 
     Parameters
@@ -141,10 +135,6 @@ def compute_signals(
         The close's tables, all on one backend.
     params
         The rule set's ``[signals]`` thresholds and due days.
-    materialize
-        Given the loans that raise a loan-level signal (one row each, a few percent of the
-        book), returns a table with the same rows that is cheap to read several times (the
-        close writes it to Parquet); without it the expression is used as it is.
 
     Returns
     -------
@@ -154,96 +144,49 @@ def compute_signals(
     to handle a case of that severity), sorted by severity (worst first), org, loan, code,
     customer, manager.
     """
-    parts = signal_parts(inputs, as_of, params, materialize=materialize)
+    parts = signal_parts(inputs, as_of, params)
     t = ibis.union(*parts) if len(parts) > 1 else parts[0]
     return t.order_by([t.severity.desc(), *(t[c] for c in SIGNAL_ORDER[1:])])
 
 
 def signal_parts(
-    inputs: SignalInputs,
-    as_of: dt.date,
-    params: SignalParameters,
-    *,
-    materialize: Callable[[ibis.Table], ibis.Table] | None = None,
+    inputs: SignalInputs, as_of: dt.date, params: SignalParameters
 ) -> list[ibis.Table]:
-    """``compute_signals``' rows in parts (the loan-, customer- and officer-level ones), each
-    with ``SIGNAL_COLUMNS``, unsorted. A close runs each part as its own query: three small
-    queries compile in a fraction of the time of their union (Ibis's compiler takes time
-    more than proportional to a query's size)."""
+    """``compute_signals``' rows in parts, each with ``SIGNAL_COLUMNS``, unsorted: each loan
+    family's rows from the few loans it needs (those due soon; those in arrears or worse,
+    joined to the previous close; those with collateral; those with a guarantor in
+    trouble), then the customer- and the officer-level rows. A close runs each part as its
+    own query: each reads only what it needs, and small queries compile fast (Ibis takes
+    time more than proportional to a query's size)."""
     current = complete(inputs.current, LOANS)
     previous = complete(inputs.previous, LOANS) if inputs.previous is not None else None
     live = current.filter(is_live(current))
     ctx = Context(as_of, params, live, previous)
-
-    # one row per live loan, with everything the loan-level codes read joined to it
-    base = live.select(*LOAN_COLUMNS)
-    base = maturity.prepare(base, ctx)
-    base = collateral.prepare(base, ctx, inputs.collateral)
-    base = counterparty.prepare(base, ctx, inputs.guarantees)
-    # the previous close is joined to the few loans a delinquency code could fire for
-    # (arrears, 关注 or worse, a renewal, an extension) and to those already raising another
-    early = [
-        *maturity.loan_signals(base, ctx),
-        *collateral.loan_signals(base, ctx),
-        *counterparty.loan_signals(base, ctx),
-    ]
-    base = base.filter(
-        ibis.or_(delinquency.candidates(base), *(s.when.fill_null(False) for s in early))
-    )
-    base = delinquency.prepare(base, ctx)
-    fired = [s.when.fill_null(False) for s in loan_signals(base, ctx)]
-    raised = base.filter(ibis.or_(*fired))
-    raised = materialize(raised) if materialize is not None else raised
     names = _customer_names(inputs.customers)
-    if names is not None:
-        raised = attach(raised, names, "customer_id")
-    else:
-        raised = raised.mutate(_customer_name=ibis.null("string"))
-    loan_rows = [_loan_rows(raised, ctx)]
-
+    loans = live.select(*LOAN_COLUMNS)
+    families: list[tuple[ibis.Table, LoanSignals]] = [
+        (maturity.loans(loans, ctx), maturity.loan_signals),
+        (delinquency.loans(loans, ctx), delinquency.loan_signals),
+    ]
+    if inputs.collateral is not None:
+        families.append((collateral.loans(loans, ctx, inputs.collateral), collateral.loan_signals))
+    if inputs.guarantees is not None:
+        families.append(
+            (counterparty.loans(loans, ctx, inputs.guarantees), counterparty.loan_signals)
+        )
+    rows = [loan_rows(t, build, ctx, names) for t, build in families]
     customer_rows = counterparty.customer_signals(
         ctx,
         bureau=inputs.bureau,
         customers=inputs.customers,
         net_capital=_net_capital(inputs.capital, inputs.orgs),
     )
-    officer_rows = officer.officer_signals(ctx)
-    rows = loan_rows
     if customer_rows:
         rows.append(_of_customers(ibis.union(*customer_rows), live, names))
+    officer_rows = officer.officer_signals(ctx)
     if officer_rows:
         rows.append(_of_officers(ibis.union(*officer_rows), live, inputs.staff))
     return [_finish(part, params) for part in rows]
-
-
-def _loan_rows(raised: ibis.Table, ctx: Context) -> ibis.Table:
-    """The loan-level rows: every raising loan once per code (a cross join with the codes),
-    kept where that code fires, each column one CASE over the codes. One relation instead
-    of one per code keeps the query small: Ibis compiles it in a fraction of the time."""
-    codes = [s.code for s in loan_signals(raised, ctx)]
-    t = raised.cross_join(ibis.memtable({"_code": codes}))
-    signals = loan_signals(t, ctx)
-
-    def per_code(part: Callable[[Signal], ibis.Value]) -> ibis.Value:
-        return ibis.cases(*((t._code == s.code, part(s)) for s in signals))
-
-    def severity(s: Signal) -> ibis.Value:
-        level = SIGNALS[s.code][1] if s.severity is None else s.severity
-        return _int8(level)
-
-    picked = t.filter(per_code(lambda s: s.when.fill_null(False)).fill_null(False))
-    return picked.select(
-        code=t._code.cast("string"),
-        severity=per_code(severity).cast("int8"),
-        loan_id=t.loan_id.cast("string"),
-        customer_id=t.customer_id.cast("string"),
-        customer_name=t.customer_name.fill_null(t._customer_name).fill_null("").cast("string"),
-        org_id=t.org_id.cast("string"),
-        manager_id=t.manager_id.fill_null("").cast("string"),
-        value=per_code(lambda s: s.value.cast("float64")),
-        threshold=per_code(lambda s: _float(s.threshold)),
-        evidence=per_code(lambda s: s.evidence.cast("string")),
-    )
 
 
 def _customer_names(customers: ibis.Table | None) -> ibis.Table | None:
@@ -341,18 +284,6 @@ def _finish(t: ibis.Table, params: SignalParameters) -> ibis.Table:
         due_days=due.cast("int32"),
     )
     return t.select(*(t[c].cast(SIGNAL_TYPES[c]) for c in SIGNAL_COLUMNS))
-
-
-def _int8(value: ibis.Value | int) -> ibis.Value:
-    if isinstance(value, int):
-        return ibis.literal(value).cast("int8")
-    return value.cast("int8")
-
-
-def _float(value: ibis.Value | float) -> ibis.Value:
-    if isinstance(value, int | float):
-        return ibis.literal(float(value)).cast("float64")
-    return value.cast("float64")
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
@@ -164,3 +165,66 @@ def category_text(category: ibis.Value) -> ibis.Value:
 def null_columns(t: ibis.Table, **types: str) -> ibis.Table:
     """Add typed null columns (an input that is absent)."""
     return t.mutate(**{name: ibis.null(kind) for name, kind in types.items()})
+
+
+def joined(table: ibis.Table, right: ibis.Table, key: str) -> ibis.Table:
+    """Inner-join ``right`` to ``table`` on ``key``, keeping one copy of the key."""
+    renamed = right.rename({"_join_key": key})
+    return table.inner_join(renamed, table[key] == renamed._join_key).drop("_join_key")
+
+
+def flag(code: str) -> str:
+    """The column holding a loan-level code's verdict on each loan."""
+    return f"_f_{code}"
+
+
+LoanSignals = Callable[[ibis.Table, Context], list[Signal]]
+
+
+def loan_rows(
+    t: ibis.Table, build: LoanSignals, ctx: Context, names: ibis.Table | None
+) -> ibis.Table:
+    """One family's loan-level rows from its loans ``t``: each code's verdict computed once,
+    the loans raising none dropped, the rest repeated once per code of the family (a cross
+    join with the codes) and kept where that code fires; every column one CASE over the
+    codes. ``names``: customer_id, _customer_name (the customers table), for a loan whose
+    ledger row has no name. Severity 0 stands for the code's default."""
+    signals = build(t, ctx)
+    codes = [s.code for s in signals]
+    t = t.mutate(**{flag(s.code): s.when.fill_null(False) for s in signals})
+    t = t.filter(ibis.or_(*(t[flag(c)] for c in codes)))
+    if names is not None:
+        renamed = names.rename({"_join_key": "customer_id"})
+        t = t.left_join(renamed, t.customer_id == renamed._join_key).drop("_join_key")
+    else:
+        t = t.mutate(_customer_name=ibis.null("string"))
+    if len(codes) > 1:
+        t = t.cross_join(ibis.memtable({"_code": codes}))
+    else:
+        t = t.mutate(_code=ibis.literal(codes[0]))
+    signals = build(t, ctx)
+
+    def per_code(part: Callable[[Signal], ibis.Value]) -> ibis.Value:
+        return ibis.cases(*((t._code == s.code, part(s)) for s in signals))
+
+    def severity(s: Signal) -> ibis.Value:
+        level = 0 if s.severity is None else s.severity
+        return ibis.literal(level) if isinstance(level, int) else level
+
+    def threshold(s: Signal) -> ibis.Value:
+        value = s.threshold
+        return ibis.literal(float(value)) if isinstance(value, int | float) else value
+
+    picked = t.filter(per_code(lambda s: t[flag(s.code)]).fill_null(False))
+    return picked.select(
+        code=t._code.cast("string"),
+        severity=per_code(lambda s: severity(s).cast("int8")).cast("int8"),
+        loan_id=t.loan_id.cast("string"),
+        customer_id=t.customer_id.cast("string"),
+        customer_name=t.customer_name.fill_null(t._customer_name).fill_null("").cast("string"),
+        org_id=t.org_id.cast("string"),
+        manager_id=t.manager_id.fill_null("").cast("string"),
+        value=per_code(lambda s: s.value.cast("float64")),
+        threshold=per_code(lambda s: threshold(s).cast("float64")),
+        evidence=per_code(lambda s: s.evidence.cast("string")),
+    )

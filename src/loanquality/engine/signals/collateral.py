@@ -21,7 +21,7 @@ from loanquality.engine.signals.base import (
     Signal,
     day_text,
     fen_sum,
-    null_columns,
+    joined,
     percent,
     share_of,
     text,
@@ -73,19 +73,9 @@ def per_loan(collateral: ibis.Table, ctx: Context) -> ibis.Table:
     return attach(values, oldest, "loan_id")
 
 
-def prepare(t: ibis.Table, ctx: Context, collateral: ibis.Table | None) -> ibis.Table:
-    if collateral is None:
-        return null_columns(
-            t,
-            _collateral_fen="int64",
-            _stale_count="int64",
-            _stale_id="string",
-            _stale_type="string",
-            _stale_date="date",
-            _stale_months="int64",
-            _stale_limit="int64",
-        )
-    return attach(t, per_loan(collateral, ctx), "loan_id")
+def loans(t: ibis.Table, ctx: Context, collateral: ibis.Table) -> ibis.Table:
+    """The loans with collateral, each with its collateral's figures."""
+    return joined(t, per_loan(collateral, ctx), "loan_id")
 
 
 def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:

@@ -22,7 +22,7 @@ from loanquality.engine.signals.base import (
     category_text,
     fen_sum,
     is_retail,
-    null_columns,
+    joined,
     percent,
     percent_text,
     share_of,
@@ -30,7 +30,7 @@ from loanquality.engine.signals.base import (
     wan_of_fen,
     yuan_of_fen,
 )
-from loanquality.engine.tables import attach, complete
+from loanquality.engine.tables import complete
 
 QUARTER_ENDS = ((3, 31), (6, 30), (9, 30), (12, 31))
 ROW = ("customer_id", "code", "severity", "value", "threshold", "evidence")
@@ -67,16 +67,9 @@ def _bad_guarantors(guarantees: ibis.Table, ctx: Context) -> ibis.Table:
     )
 
 
-def prepare(t: ibis.Table, ctx: Context, guarantees: ibis.Table | None) -> ibis.Table:
-    if guarantees is None:
-        return null_columns(
-            t,
-            _g_id="string",
-            _g_count="int64",
-            _g_category="int64",
-            _g_overdue_days="int64",
-        )
-    return attach(t, _bad_guarantors(guarantees, ctx), "loan_id")
+def loans(t: ibis.Table, ctx: Context, guarantees: ibis.Table) -> ibis.Table:
+    """The loans with a guarantor in trouble here, with the worst of them."""
+    return joined(t, _bad_guarantors(guarantees, ctx), "loan_id")
 
 
 def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:

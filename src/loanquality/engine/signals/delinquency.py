@@ -22,6 +22,11 @@ from loanquality.engine.signals.base import (
 from loanquality.engine.tables import attach
 
 
+def loans(t: ibis.Table, ctx: Context) -> ibis.Table:
+    """The loans a code of the family could fire for, with the previous close joined."""
+    return prepare(t.filter(candidates(t)), ctx)
+
+
 def prepare(t: ibis.Table, ctx: Context) -> ibis.Table:
     """Join the previous close: this loan's category, overdue days and extended maturity
     there (``_prev_seen`` true when it was on the ledger then), and the renewed loan's."""

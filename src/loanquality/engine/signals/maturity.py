@@ -13,8 +13,11 @@ import ibis
 from loanquality.engine.signals.base import Context, Signal, add_months, day_text, text
 
 
-def prepare(t: ibis.Table, ctx: Context) -> ibis.Table:
-    return t
+def loans(t: ibis.Table, ctx: Context) -> ibis.Table:
+    """The loans falling due within the notice window (a cheap first cut)."""
+    maturity = t.extended_maturity_date.fill_null(t.maturity_date)
+    end = add_months(ctx.as_of, ctx.params.maturity_notice_months)
+    return t.filter((maturity > ibis.date(ctx.as_of)) & (maturity <= ibis.date(end)))
 
 
 def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
