@@ -11,7 +11,6 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 install: $(VENV)/.installed
 
-browser: /usr/bin/chromium /usr/bin/pdftotext
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,12 +20,15 @@ $(VENV)/.installed: pyproject.toml
 
 # From Debian: Chromium for Playwright (never a browser Playwright downloads itself), the
 # CJK fonts pages and PDFs use, Pango for WeasyPrint's PDFs, poppler's pdftotext for tests.
-# Two targets so that a machine with Chromium but without the PDF parts still gets them.
-DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-/usr/bin/chromium /usr/bin/pdftotext:
-	apt-get update -qq && apt-get install -y -qq $(DEBIAN_PACKAGES)
+# HarfBuzz's subsetter lets WeasyPrint embed only the glyphs a PDF uses (without it, it warns
+# and embeds whole fonts). Installed when any one of them is missing.
+DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0
+browser:
+	dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq $(DEBIAN_PACKAGES))
 
-demo: install
+demo: install browser
 	$(BIN)/loanquality demo --data-dir $(DATA) --port $(PORT)
 
 test: install browser

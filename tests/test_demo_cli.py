@@ -102,12 +102,14 @@ def test_the_server_stops_cleanly_on_sigterm(demo):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = serve(data_dir, port)
-    for _ in range(150):
+    for _ in range(300):  # a minute: a loaded machine starts it slowly
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
             break
         except OSError:
             time.sleep(0.2)
+    else:
+        pytest.fail("the server did not answer within a minute")
     # when it is sent SIGTERM (as systemd or a container stops it)
     server.send_signal(signal.SIGTERM)
     output, _ = server.communicate(timeout=30)

@@ -77,7 +77,7 @@ def server(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(300):  # a minute: on a loaded 2-core machine the start takes over 20 s
         try:
             urllib.request.urlopen(base + "/login/", timeout=1)
             break
