@@ -14,6 +14,7 @@ from loanquality.synth.generator import generate_bank, month_ends
 
 DEMO_PASSWORD = "loanquality-demo"
 DEMO_OPERATOR = "demo"  # who the lake's logs and the audit log say imported and closed
+CLOSED_AFTER_DAYS = 3  # the demo closes each month this many days after its end
 
 
 def demo_months(months: int, today: dt.date) -> list[dt.date]:
@@ -52,7 +53,11 @@ def build_demo_bank(
         for as_of in bank.as_ofs:
             actions.import_files(operator, as_of, bank.files(as_of), data_dir=data_dir)
             advance(f"导入 imported {as_of}")
-            actions.close_with_pending_approvals(operator, as_of, data_dir=data_dir)
+            # as a bank closes a month: a few days after its end (its cases open then)
+            closed_on = min(as_of + dt.timedelta(days=CLOSED_AFTER_DAYS), dt.date.today())
+            actions.close_with_pending_approvals(
+                operator, as_of, data_dir=data_dir, closed_on=closed_on
+            )
             advance(f"结账 closed {as_of}")
 
 

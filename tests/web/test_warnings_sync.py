@@ -239,12 +239,18 @@ def test_after_close_runs_every_apps_hook_and_names_the_failed(monkeypatch, capl
     config = apps.get_app_config("warnings")
     calls = []
     monkeypatch.setattr(
-        type(config), "after_close", lambda self, as_of, actor: calls.append((as_of, actor))
+        type(config),
+        "after_close",
+        lambda self, as_of, actor, closed_on=None: calls.append((as_of, actor, closed_on)),
     )
     assert after_close(dt.date(2026, 11, 30), CLI) == []
-    assert calls == [(dt.date(2026, 11, 30), CLI)]
+    assert after_close(dt.date(2026, 11, 30), CLI, closed_on=dt.date(2026, 12, 3)) == []
+    assert calls == [
+        (dt.date(2026, 11, 30), CLI, None),
+        (dt.date(2026, 11, 30), CLI, dt.date(2026, 12, 3)),
+    ]
 
-    def fails(self, as_of, actor):
+    def fails(self, as_of, actor, closed_on=None):
         raise ValueError("x")
 
     monkeypatch.setattr(type(config), "after_close", fails)

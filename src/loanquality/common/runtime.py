@@ -65,19 +65,20 @@ def check_startup() -> None:
             check()
 
 
-def after_close(as_of: dt.date, actor) -> list[str]:
-    """Run each installed app's ``after_close(as_of, actor)`` once a close of ``as_of`` is
-    published (the web's, the command line's, the demo's; ``actor`` a User or an
-    ``Operator``). The close stands whatever a hook does: a hook that fails is logged and
-    the others still run (each app catches up at its next read, e.g. the warnings'
-    ``ensure_synced``). Returns the names of the apps whose hook failed."""
+def after_close(as_of: dt.date, actor, *, closed_on: dt.date | None = None) -> list[str]:
+    """Run each installed app's ``after_close(as_of, actor, closed_on=…)`` once a close of
+    ``as_of`` is published (the web's, the command line's, the demo's; ``actor`` a User or
+    an ``Operator``; ``closed_on`` the day it counts as run, None for today). The close
+    stands whatever a hook does: a hook that fails is logged and the others still run
+    (each app catches up at its next read, e.g. the warnings' ``ensure_synced``).
+    Returns the names of the apps whose hook failed."""
     from django.apps import apps
 
     failed = []
     for config in apps.get_app_configs():
         if hook := getattr(config, "after_close", None):
             try:
-                hook(as_of, actor)
+                hook(as_of, actor, closed_on=closed_on)
             except Exception:
                 log.exception("after-close hook of %s failed for %s", config.name, as_of)
                 failed.append(config.name)

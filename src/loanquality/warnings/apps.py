@@ -51,11 +51,12 @@ class WarningsConfig(AppConfig):
         },
     )
 
-    def after_close(self, as_of, actor) -> None:
-        """A close's signals into cases (only the newest close opens any)."""
+    def after_close(self, as_of, actor, *, closed_on=None) -> None:
+        """A close's signals into cases (only the newest close opens any), opened on
+        ``closed_on`` (default today)."""
         from loanquality.warnings.sync import sync_close
 
-        sync_close(as_of, actor=actor)
+        sync_close(as_of, actor=actor, today=closed_on)
 
     def inbox(self, user) -> list:
         from loanquality.warnings.selectors import inbox_tasks
