@@ -147,6 +147,9 @@ def escalate_overdue(today: dt.date | None = None) -> int:
         if not _lock():
             return 0  # a sync is running, and escalates as it finishes
         count = _escalate(today)
+        if connection.vendor == "postgresql" and count >= ANALYZE_AFTER:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Case._meta.db_table}")
         if count:
             record(
                 "warning.escalate",
