@@ -151,7 +151,13 @@ def test_a_cli_import_and_close_each_write_one_audit_row_through_the_actions(
     assert close_rows[0]["username"] == getpass.getuser()
     assert close_rows[0]["detail"]["via"] == "cli"
     assert close_rows[0]["detail"]["close_id"] == Lake(data_dir).close_log()[0]["close_id"]
-    assert AuditEntry.objects.count() == 2
+    # and after it the warnings app's hook opened the close's cases, as the same user
+    actions = AuditEntry.objects.order_by("seq").values_list("action", "username")
+    assert list(actions) == [
+        ("import", getpass.getuser()),
+        ("close", getpass.getuser()),
+        ("warning.sync", getpass.getuser()),
+    ]
 
 
 def loanquality(*args: str, data_dir, secret_key: bool = True) -> subprocess.CompletedProcess:
@@ -186,7 +192,8 @@ def test_every_group_runs_on_a_real_data_dir(bank, tmp_path):
     assert "carol" in listed.stdout
     verified = loanquality("audit", "verify", data_dir=data_dir, secret_key=False)
     assert verified.returncode == 0, verified.stderr
-    assert "audit log intact: 3 entries" in verified.stdout
+    # the import, the close, the warnings it opened (the close's after-close hook), carol
+    assert "audit log intact: 4 entries" in verified.stdout
 
 
 def test_a_user_commands_validation_error_exits_2_with_its_message(bank, tmp_path):
