@@ -15,6 +15,9 @@ from loanquality.synth.generator import generate_bank, month_ends
 DEMO_PASSWORD = "loanquality-demo"
 DEMO_OPERATOR = "demo"  # who the lake's logs and the audit log say imported and closed
 CLOSED_AFTER_DAYS = 3  # the demo closes each month this many days after its end
+# the bank has worked its warnings in the system for its last three months: earlier closes
+# open no cases (two years of unhandled cases would bury the inbox)
+WARNING_MONTHS = 3
 
 
 def demo_months(months: int, today: dt.date) -> list[dt.date]:
@@ -56,7 +59,11 @@ def build_demo_bank(
             # as a bank closes a month: a few days after its end (its cases open then)
             closed_on = min(as_of + dt.timedelta(days=CLOSED_AFTER_DAYS), dt.date.today())
             actions.close_with_pending_approvals(
-                operator, as_of, data_dir=data_dir, closed_on=closed_on
+                operator,
+                as_of,
+                data_dir=data_dir,
+                closed_on=closed_on,
+                follow_up=as_of in bank.as_ofs[-WARNING_MONTHS:],
             )
             advance(f"结账 closed {as_of}")
 

@@ -173,13 +173,15 @@ def close_now(
     wait: bool = False,
     open_audit_log: Callable[[], None] | None = None,
     closed_on: dt.date | None = None,
+    follow_up: bool = True,
     **detail,
 ) -> CloseResult:
     """Close ``as_of`` through the engine in this thread, then write its ``close`` audit
     row (with ``detail``, e.g. the web's run), then the apps' ``after_close`` hooks
     (``common.runtime.after_close``; ``closed_on``: the day the hooks take the close to have
     run, default today — the demo replays its months as if each were closed just after
-    its month end). ``InputRejected`` when the engine refuses
+    its month end; ``follow_up=False`` runs none, as for the months the demo's bank closed
+    before it used the system's warnings). ``InputRejected`` when the engine refuses
     (not imported, another import or close holding the data dir unless ``wait``): nothing
     published, no row. ``actor``, ``data_dir`` and ``open_audit_log`` as for
     ``import_files``."""
@@ -206,7 +208,10 @@ def close_now(
     )
     # the apps' follow-ups (warnings opens its cases), the data dir free again: one that
     # fails is logged, never undoes the published close, and catches up at its next read
-    if Path(data_dir or settings.DATA_DIR).resolve() == Path(settings.DATA_DIR).resolve():
+    same_data_dir = (
+        Path(data_dir or settings.DATA_DIR).resolve() == Path(settings.DATA_DIR).resolve()
+    )
+    if follow_up and same_data_dir:
         after_close(as_of, actor, closed_on=closed_on)  # (the apps read the settings' data dir)
     return result
 
