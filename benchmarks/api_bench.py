@@ -82,7 +82,7 @@ def main() -> None:
     with serving(args.data_dir) as server:
         base = server + "/api/v1"
         credentials = json.dumps({"username": USER, "password": PASSWORD}).encode()
-        for _ in range(150):
+        for _ in range(600):  # collectstatic runs first: a minute on a busy machine
             try:
                 request = urllib.request.Request(
                     base + "/auth/token", credentials, {"Content-Type": "application/json"}
@@ -92,7 +92,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         else:
-            sys.exit(f"loanquality serve did not answer at {base} within 30 s")
+            sys.exit(f"loanquality serve did not answer at {base} within 120 s")
         headers = {"Authorization": f"Bearer {token}"}
 
         latest = sorted((args.data_dir / "lake" / "classified").iterdir())[-1]
