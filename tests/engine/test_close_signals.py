@@ -124,6 +124,8 @@ def test_a_close_publishes_its_signals_and_counts_them(tmp_path):
     rows = {r["code"]: r for r in signals.to_pylist()}
     # 80 000 / 100 000 = 80 %; 2024-02-29 to 2024-04-15: 31 (March) + 15 = 46 days
     assert rows["LTV_HIGH"]["value"] == pytest.approx(0.8)
+    # the rule set's 0.70 itself (DuckDB once made the literal 0.7000000000000001)
+    assert rows["LTV_HIGH"]["threshold"] == 0.7
     assert rows["MAT3M"]["value"] == 46
     assert rows["MAT3M"]["evidence"] == "贷款将于2024-04-15到期，距报告日46天（监测期限3个月）"
     assert rows["MAT3M"]["customer_name"] == "客户L1"

@@ -78,6 +78,13 @@ def whole_months(start: ibis.Value, as_of: dt.date) -> ibis.Value:
     return (k - (start.day() > as_of.day).ifelse(1, 0)).cast("int64")
 
 
+def exact(number: float) -> ibis.Value:
+    """``number`` as a float64 literal that is that double on every backend. Ibis writes a
+    float as a decimal literal (0.3), which DuckDB turns into 0.30000000000000004 when it
+    makes it a double; text cast to double is parsed exactly, on Spark too."""
+    return ibis.literal(repr(float(number))).cast("float64")
+
+
 def fen_sum(amount: ibis.Value, where: ibis.Value | None = None) -> ibis.Value:
     """Sum of an amount in whole fen (int64): exact, and the same on every backend."""
     return to_fen(amount.fill_null(0)).sum(where=where).fill_null(0)
@@ -213,7 +220,7 @@ def loan_rows(
 
     def threshold(s: Signal) -> ibis.Value:
         value = s.threshold
-        return ibis.literal(float(value)) if isinstance(value, int | float) else value
+        return exact(value) if isinstance(value, int | float) else value
 
     picked = t.filter(per_code(lambda s: t[flag(s.code)]).fill_null(False))
     return picked.select(

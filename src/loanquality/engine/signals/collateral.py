@@ -20,6 +20,7 @@ from loanquality.engine.signals.base import (
     Context,
     Signal,
     day_text,
+    exact,
     fen_sum,
     joined,
     percent,
@@ -101,7 +102,9 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
         ),
     )
     kind = t.guarantee_type
-    limit = ibis.cases((kind == MORTGAGE, p.ltv_mortgage), (kind == PLEDGE, p.ltv_pledge))
+    limit = ibis.cases(
+        (kind == MORTGAGE, exact(p.ltv_mortgage)), (kind == PLEDGE, exact(p.ltv_pledge))
+    )
     value_fen = t._collateral_fen.fill_null(0)
     secured = kind.isin([MORTGAGE, PLEDGE]).fill_null(False) & (value_fen > 0)
     over = (kind == MORTGAGE).ifelse(

@@ -20,6 +20,7 @@ from loanquality.engine.signals.base import (
     Context,
     Signal,
     category_text,
+    exact,
     fen_sum,
     is_retail,
     joined,
@@ -105,7 +106,7 @@ def _rows(
         code=ibis.literal(code),
         severity=ibis.literal(0).cast("int8"),  # the code's default, set by compute_signals
         value=value.cast("float64"),
-        threshold=ibis.literal(threshold).cast("float64"),
+        threshold=exact(threshold),
         evidence=evidence.cast("string"),
     )
 

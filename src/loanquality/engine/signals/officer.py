@@ -14,6 +14,7 @@ import ibis
 
 from loanquality.engine.signals.base import (
     Context,
+    exact,
     fen_sum,
     is_live,
     percent,
@@ -50,7 +51,7 @@ def officer_signals(ctx: Context) -> list[ibis.Table]:
             code=ibis.literal("BOOK_SURGE"),
             severity=ibis.literal(0).cast("int8"),
             value=share.cast("float64"),
-            threshold=ibis.literal(p.book_surge_share).cast("float64"),
+            threshold=exact(p.book_surge_share),
             evidence=(
                 "客户经理管户贷款余额由"
                 + wan_of_fen(surged._before)
