@@ -74,7 +74,7 @@ def newest_close() -> tuple[dt.date, str] | None:
     return dates[-1], (entry or {}).get("close_id", "")
 
 
-def ensure_synced(today: dt.date | None = None) -> SyncResult | None:
+def ensure_synced(today: dt.date | None = None, *, actor=AUTO) -> SyncResult | None:
     """Sync the newest close if it has not been (its after-close hook failed, or it was
     closed by the engine alone). Cheap when it has: a directory listing, the close log and
     one indexed query. None when nothing was to do."""
@@ -83,7 +83,7 @@ def ensure_synced(today: dt.date | None = None) -> SyncResult | None:
         return None
     if SyncedClose.objects.filter(close_id=newest[1]).exists():
         return None
-    return sync_close(newest[0], actor=AUTO, today=today)
+    return sync_close(newest[0], actor=actor, today=today)
 
 
 def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncResult:
