@@ -27,10 +27,11 @@ from loanquality.common.cli import (
 from loanquality.engine.convert import MappingProfile
 from loanquality.engine.problems import InputRejected
 from loanquality.operations import cli as operations_cli
+from loanquality.warnings import cli as warnings_cli
 
 # The command groups on the database, each ``loanquality NAME COMMAND --data-dir D``: a new
 # app's group is one more entry (its module made with common.cli.django_group).
-GROUPS = (accounts_cli.app, audit_cli.app)
+GROUPS = (accounts_cli.app, audit_cli.app, warnings_cli.app)
 
 app = typer.Typer(
     help="loanquality — 信贷资产质量管理系统 (loan risk classification and asset quality).",
