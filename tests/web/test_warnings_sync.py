@@ -164,6 +164,54 @@ def test_after_a_case_is_closed_the_signal_opens_a_new_one(own_data_dir, three_l
     assert (reopened.first_as_of, reopened.times_fired, reopened.value) == (next_close, 1, 12)
 
 
+def test_an_untouched_notice_case_lapses_once_its_loan_leaves_the_window(
+    own_data_dir, three_loans, make_user
+):
+    """A MAT3M / MAT1M case nobody has started closes when the next close no longer raises
+    it (the loan moved into MAT1M's window, or was repaid); one being worked stays open,
+    and so does a case of any other code that stops firing."""
+    # given at one close: MAT3M on the first and second loans, a MAT1M and an INT_ARREARS
+    # on the third, the second's case started by its officer
+    first, second, third = three_loans
+    close = latest(own_data_dir)
+    publish_signals(
+        own_data_dir,
+        close,
+        [
+            signal("MAT3M", first, 1, 80, 92),
+            signal("MAT3M", second, 1, 70, 92),
+            signal("MAT1M", third, 2, 20, 30),
+            signal("INT_ARREARS", third, 2, 5, 0),
+        ],
+    )
+    sync_close(close, actor=CLI, today=dt.date(2026, 11, 3))
+    Case.objects.filter(loan_id=second["loan_id"]).update(state=State.IN_PROGRESS)
+    # when the next close raises only MAT1M on the first loan (a month nearer maturity)
+    next_close = next_month_end(close)
+    publish_signals(own_data_dir, next_close, [signal("MAT1M", first, 2, 25, 30)])
+    result = sync_close(next_close, actor=CLI, today=dt.date(2026, 12, 3))
+    # then the first loan's MAT3M and the third's MAT1M lapse: 2 closed, with the reason;
+    # the first's MAT1M opens; of the cases left, INT_ARREARS (severity 2: due 11-03 + 15
+    # = 11-18) is overdue on 12-03 and escalates, the started MAT3M (severity 1: due 11-03
+    # + 30 = 12-03) is due today, not overdue
+    assert result == SyncResult(opened=1, updated=0, escalated=1, lapsed=2)
+    lapsed = Case.objects.filter(state=State.CLOSED)
+    assert {(c.code, c.loan_id) for c in lapsed} == {
+        ("MAT3M", first["loan_id"]),
+        ("MAT1M", third["loan_id"]),
+    }
+    assert {c.close_comment for c in lapsed} == {sync.LAPSED_COMMENT}
+    assert all(c.closed_at is not None and c.closed_by is None for c in lapsed)
+    # and the started MAT3M case and the INT_ARREARS case stay open
+    still_open = Case.objects.exclude(state=State.CLOSED)
+    assert {(c.code, c.loan_id) for c in still_open} == {
+        ("MAT3M", second["loan_id"]),
+        ("INT_ARREARS", third["loan_id"]),
+        ("MAT1M", first["loan_id"]),
+    }
+    assert actions_logged("warning.sync")[-1].detail["lapsed"] == 2
+
+
 def test_customer_and_officer_signals_have_their_subject(own_data_dir, three_loans):
     """Subject: the loan, else the customer (customer-level), else the officer."""
     loan = three_loans[0]

@@ -29,6 +29,7 @@ class WarningsConfig(AppConfig):
             "opened": "新立案",
             "updated": "更新",
             "escalated": "升级",
+            "lapsed": "监测期已过自动关闭",
             "loans": "贷款笔数",
             "kind": "通知类型",
             "signals": "信号数",

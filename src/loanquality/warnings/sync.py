@@ -37,6 +37,9 @@ ANALYZE_AFTER = 10_000  # cases written by a sync after which PostgreSQL's stati
 _SYNC_LOCK = 7_304_217
 # days to handle a case by severity when the signals carry no due_days (SPEC §6 defaults)
 DUE_DAYS = {3: 7, 2: 15, 1: 30}
+# the customer notices' codes: their case lapses once its loan leaves the window (_lapse)
+LAPSING_CODES = ("MAT3M", "MAT1M")
+LAPSED_COMMENT = "到期监测期已过（本次结账未再触发），未经处理自动关闭"
 # who syncs when a read finds the newest close not synced yet
 AUTO = Operator(SYSTEM, via="auto")
 COLUMNS = (
@@ -58,6 +61,7 @@ class SyncResult:
     opened: int = 0
     updated: int = 0
     escalated: int = 0
+    lapsed: int = 0  # notice cases closed untouched, their window over (LAPSING_CODES)
 
 
 def today_here() -> dt.date:
@@ -94,7 +98,8 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
     ``last_as_of`` (``times_fired`` + 1 once per as-of: closing the same date again does
     not count twice); any other opens a case due in its ``due_days``, 已分派 to the active
     user whose staff id is the signal's manager (and whose subtree holds its org), else
-    新建. Overdue cases escalate in the same transaction. ``actor``: a User or an
+    新建. Notice cases nobody has worked whose loan no longer fires close (``_lapse``);
+    overdue cases escalate, in the same transaction. ``actor``: a User or an
     ``Operator``."""
     today = today or today_here()
     newest = newest_close()
@@ -110,6 +115,7 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
         except IntegrityError:
             return SyncResult()
         opened, updated = _apply(signals, as_of, today)
+        lapsed = _lapse(as_of)
         escalated = _escalate(today)
         if connection.vendor == "postgresql" and opened + updated + escalated >= ANALYZE_AFTER:
             with connection.cursor() as cursor:  # the lists' plans see the cases as they are
@@ -131,8 +137,9 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
             opened=opened,
             updated=updated,
             escalated=escalated,
+            lapsed=lapsed,
         )
-    return SyncResult(opened, updated, escalated)
+    return SyncResult(opened, updated, escalated, lapsed)
 
 
 def escalate_overdue(today: dt.date | None = None) -> int:
@@ -169,6 +176,17 @@ def _lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SYNC_LOCK])
         return bool(cursor.fetchone()[0])
+
+
+def _lapse(as_of: dt.date) -> int:
+    """Close the notice cases nobody has worked whose loan this close no longer raises:
+    repaid, past its maturity (then overdue: its own signals open), or moved from MAT3M's
+    window into MAT1M's. A notice's window cannot come back, and a million of them a month
+    would otherwise bury every inbox. A case someone has started stays theirs to resolve."""
+    now = timezone.now()
+    return Case.objects.filter(
+        code__in=LAPSING_CODES, state__in=(State.NEW, State.ASSIGNED), last_as_of__lt=as_of
+    ).update(state=State.CLOSED, closed_at=now, close_comment=LAPSED_COMMENT, updated_at=now)
 
 
 def _escalate(today: dt.date) -> int:
