@@ -16,7 +16,7 @@ def warnings_cli(*args: str, data_dir) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in hidden and "_AUDIT_" not in k}
     env["SECRET_KEY"] = "warnings-cli-test"
     env["LOANQUALITY_AUDIT_KEY_FILE"] = str(data_dir.parent / "audit.key")
-    command = [sys.executable, "-m", "loanquality.warnings.cli", *args]
+    command = [sys.executable, "-m", "loanquality.cli", "warnings", *args]
     return subprocess.run(
         [*command, "--data-dir", str(data_dir)], env=env, capture_output=True, text=True
     )

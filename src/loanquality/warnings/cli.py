@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from loanquality.common.cli import DataDir, console, django_group
 
 app = django_group("warnings", "Early-warning cases. 贷后预警事项。")
@@ -31,10 +29,3 @@ def warnings_sync(data_dir: DataDir) -> None:
     escalated = escalate_overdue()
     console.print(f"逾期升级 escalated now: {escalated:,}")
 
-
-if __name__ == "__main__":  # ``python -m loanquality.warnings.cli sync`` until in GROUPS
-    import typer
-
-    main = typer.Typer()
-    main.add_typer(app)
-    main(["warnings", *sys.argv[1:]])
