@@ -6,8 +6,12 @@
 Starts ``loanquality serve`` (gunicorn, 2 workers) on a free port, logs in as the
 bank-wide demo risk manager (the largest scope), then times, one request at a time:
 the dashboard, a search by customer name and by loan id, the loan list (NPL sorted by
-overdue days; a filtered list's fifth page), the NPL list's Excel export, and the login page
-(the peer: a page that reads no data). Reports p50/p95 in milliseconds and the ratio to the peer.
+overdue days; a filtered list's fifth page), the NPL list's Excel export, 我的待办, the
+warning list (first page; overdue cases), and the login page (the peer: a page that reads
+no data). Reports p50/p95 in milliseconds and the ratio to the peer.
+
+    python benchmarks/web_bench.py --data-dir benchmarks/out/fast-10000000 --pages warnings \
+        --username bench_risk --password loanquality-bench   # after api_bench.py made the user
 """
 
 from __future__ import annotations
@@ -82,13 +86,16 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("demo-data"))
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--username", default="demo_risk")
+    parser.add_argument("--password", default="loanquality-demo")
+    parser.add_argument("--pages", choices=("all", "warnings"), default="all")
     args = parser.parse_args()
 
     with serving(args.data_dir) as base:
         opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
-        for _ in range(150):
+        for _ in range(600):  # the server collects its static files first
             try:
                 login_page = opener.open(base + "/login/").read().decode()
                 break
@@ -97,8 +104,8 @@ def main() -> None:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
         form = {
             "csrfmiddlewaretoken": token,
-            "username": "demo_risk",
-            "password": "loanquality-demo",
+            "username": args.username,
+            "password": args.password,
         }
         request = urllib.request.Request(
             base + "/login/", urllib.parse.urlencode(form).encode(), headers={"Referer": base}
@@ -124,15 +131,21 @@ def main() -> None:
         loan = lambda: "/search/?q=" + urllib.parse.quote(random.choice(sample)[1])  # noqa: E731
         results = {
             "login_page (peer)": timed(lambda: "/login/"),
-            "dashboard": timed(lambda: "/"),
-            "search_by_name": timed(name),
-            "search_by_loan_id": timed(loan),
-            "loan_list_npl_by_overdue": timed(lambda: "/loans/?kind=npl&sort=-overdue"),
-            "loan_list_filtered_page_5": timed(
-                lambda: "/loans/?guarantee=" + urllib.parse.quote("保证") + "&page=5"
-            ),
-            "npl_export_xlsx": timed(lambda: "/loans/export.xlsx?kind=npl"),
+            "inbox": timed(lambda: "/inbox/"),
+            "warning_list": timed(lambda: "/warnings/"),
+            "warning_list_overdue": timed(lambda: "/warnings/?overdue=1"),
         }
+        if args.pages == "all":
+            results |= {
+                "dashboard": timed(lambda: "/"),
+                "search_by_name": timed(name),
+                "search_by_loan_id": timed(loan),
+                "loan_list_npl_by_overdue": timed(lambda: "/loans/?kind=npl&sort=-overdue"),
+                "loan_list_filtered_page_5": timed(
+                    lambda: "/loans/?guarantee=" + urllib.parse.quote("保证") + "&page=5"
+                ),
+                "npl_export_xlsx": timed(lambda: "/loans/export.xlsx?kind=npl"),
+            }
     report = latencies(results, "login_page (peer)")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:
