@@ -3,7 +3,7 @@ risk manager assigns a case, the officer finds it in 我的待办, records a mea
 resolves it; a director sees an overdue case escalate into their inbox; the case's
 《风险预警信号处理表》 downloads as a PDF whose text holds the loan id and the evidence.
 
-The signals are the test's own, published as the latest close's (``signal_rows``); the
+The signals are the test's own, published as the latest close's (``tests/web/signal_lake.py``); the
 server syncs them into cases at its next list or inbox read, as after any close."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from browsing import ARTIFACTS, log_in
 from loanquality.engine.lake import Lake
-from signal_rows import latest_as_of, publish_signals, signal
+from web.signal_lake import latest, publish_signals, signal
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def cases(server):
     LTV_HIGH, published as the latest close's signals."""
     _, root = server
     data = root / "data"
-    rows = Lake(data).read("classified", latest_as_of(data)).to_pylist()
+    rows = Lake(data).read("classified", latest(data)).to_pylist()
     first, second = sorted(
         (
             r
@@ -44,9 +44,10 @@ def cases(server):
     )[:2]
     publish_signals(
         data,
+        latest(data),
         [
-            signal(second, "LTV_HIGH", 3, LTV_EVIDENCE, 0.86, 0.70),
-            signal(first, "OVD_FIRST", 2, OVERDUE_EVIDENCE, 9, 0),
+            signal("LTV_HIGH", second, 3, 0.86, 0.70, evidence=LTV_EVIDENCE),
+            signal("OVD_FIRST", first, 2, 9.0, 0.0, evidence=OVERDUE_EVIDENCE),
         ],
     )
     return {"overdue": first, "ltv": second}

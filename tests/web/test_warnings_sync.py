@@ -357,3 +357,34 @@ def test_the_sync_is_bulk_a_few_queries_whatever_the_number_of_signals(
         result = sync_close(as_of, actor=CLI)
     assert result == SyncResult(opened=300, updated=300, escalated=0)
     assert Case.objects.filter(value=70).count() == 600
+
+
+def test_a_failing_sync_never_breaks_a_read_and_is_not_retried_for_ten_minutes(
+    own_data_dir, three_loans, monkeypatch, caplog, director
+):
+    """A read whose sync fails logs it and answers with the cases as they are; the next
+    reads of the same process within RETRY_AFTER (600 s) leave that close alone."""
+    # given a close not synced yet, and a sync that fails
+    publish_signals(own_data_dir, latest(own_data_dir), [signal("MAT1M", three_loans[0], 2, 9, 30)])
+    calls, real = [], sync._apply
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(sync, "_apply", broken)
+    monkeypatch.setattr(selectors, "_failed", {"close_id": None, "at": 0.0})
+    # when the list and the inbox are read
+    with caplog.at_level(logging.ERROR, logger="loanquality.warnings.selectors"):
+        assert list(selectors.cases(scope_of(director))) == []
+        assert {t.key for t in selectors.inbox_tasks(director)} >= {"warnings.assign"}
+    # then both answered, the failure was logged once, and _apply ran once
+    assert "syncing the newest close" in caplog.text
+    assert len(calls) == 1
+    assert not SyncedClose.objects.exists()
+    # and once the ten minutes are over (601 s later) the next read tries again
+    clock = selectors.time.monotonic()
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: clock + 601)
+    monkeypatch.setattr(sync, "_apply", real)
+    selectors.cases(scope_of(director))
+    assert Case.objects.count() == 1

@@ -7,6 +7,8 @@ Every list (``cases``, ``open_counts``) and the inbox first bring the cases up t
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 import duckdb
 from django.db.models import Count, Q
@@ -15,7 +17,7 @@ from loanquality.common.access import access_object
 from loanquality.common.scope import Scope, lake, scope_of
 from loanquality.engine.lake import PART_FILE
 from loanquality.warnings.models import ACTIVE_STATES, Case, NoticeKind, State
-from loanquality.warnings.sync import ensure_synced, escalate_overdue, today_here
+from loanquality.warnings.sync import ensure_synced, escalate_overdue, newest_close, today_here
 
 # states a list may ask for beyond the single ones (``?state=active`` …)
 STATE_GROUPS = {
@@ -38,10 +40,30 @@ SIGNAL_FIELDS = (
 )
 
 
+log = logging.getLogger(__name__)
+
+# after a failed refresh this process leaves that close alone so long (seconds): a sync
+# failing on a million rows is not tried again at every page
+RETRY_AFTER = 600
+# the close whose refresh failed last in this process, and when (time.monotonic())
+_failed: dict = {"close_id": None, "at": 0.0}
+
+
 def refresh(today: dt.date | None = None) -> None:
-    """The newest close's signals in the cases and every overdue case escalated."""
-    ensure_synced(today)
-    escalate_overdue(today)
+    """The newest close's signals in the cases and every overdue case escalated. Never
+    breaks a read: a failure is logged and the cases are read as they are, and this
+    process does not try that close again for ``RETRY_AFTER`` seconds."""
+    close_id = None
+    try:
+        newest = newest_close()
+        close_id = newest[1] if newest else None
+        if _failed["close_id"] == close_id and time.monotonic() - _failed["at"] < RETRY_AFTER:
+            return
+        ensure_synced(today)
+        escalate_overdue(today)
+    except Exception:
+        log.exception("warnings: syncing the newest close or escalating overdue cases failed")
+        _failed["close_id"], _failed["at"] = close_id, time.monotonic()
 
 
 def get_case(user, pk: int) -> Case:

@@ -17,12 +17,12 @@ from loanquality.common.downloads import xlsx_attachment
 from loanquality.common.exports import ExcelBook
 from loanquality.common.pdf import pdf_response
 from loanquality.common.scope import scope_of
+from loanquality.engine.signals import SEVERITY_LABELS, SIGNALS
 from loanquality.overrides.selectors import overrides_of
 from loanquality.portfolio import selectors as portfolio
 from loanquality.portfolio.access import access_loans_at
 from loanquality.warnings import actions, selectors
 from loanquality.warnings.models import (
-    SEVERITY_CHOICES,
     Case,
     NoticeKind,
     State,
@@ -31,24 +31,8 @@ from loanquality.warnings.models import (
 PAGE_SIZE = 50
 MAX_PAGE = 10_000_000
 EXPORT_LIMIT = 200_000
-SEVERITY_LABELS = dict(SEVERITY_CHOICES)
-# SPEC §6: what each code is called (the engine's SIGNALS says the same once it is there)
-CODE_LABELS = {
-    "MAT3M": "到期监测（监测通知书）",
-    "MAT1M": "到期提示（提示函）",
-    "OVD_FIRST": "首次逾期",
-    "INT_ARREARS": "欠息",
-    "DOWNGRADE": "风险分类下迁",
-    "RENEW_STRESSED": "借新还旧/展期掩盖风险",
-    "COLLATERAL_STALE": "押品重估超期",
-    "LTV_HIGH": "抵质押率超限",
-    "GUARANTOR_BAD": "保证人风险",
-    "BUREAU_NPL": "他行不良",
-    "MULTI_LENDER": "多头贷款",
-    "DEPOSIT_LOW": "资金归行率低",
-    "CONCENTRATION": "单户集中度超限",
-    "BOOK_SURGE": "管户余额激增",
-}
+# SPEC §6: what each code is called, as the engine names it
+CODE_LABELS = {code: label for code, (label, _) in SIGNALS.items()}
 # what the customer is asked to do, by notice
 NOTICE_TEXT = {
     NoticeKind.MAT3M: (
@@ -86,16 +70,6 @@ EXPORT_COLUMNS = {
 }
 
 
-def code_labels() -> dict[str, str]:
-    """Code -> Chinese name: the engine's SIGNALS when it is there, SPEC §6's otherwise."""
-    try:
-        from loanquality.engine.signals import SIGNALS
-    except ImportError:
-        return CODE_LABELS
-    return {**CODE_LABELS, **{code: label for code, (label, _) in SIGNALS.items()}}
-
-
-access_case = selectors.get_case  # 404 outside the user's subtree, as for no case
 is_overdue = selectors.is_overdue
 
 
@@ -108,7 +82,7 @@ def _filters(request, scope) -> dict:
     get = request.GET
     problems = []
     code = get.get("code") or None
-    if code and code not in code_labels():
+    if code and code not in CODE_LABELS:
         problems.append(f"未知的预警信号：{code}")
     severity = get.get("severity") or None
     if severity and severity not in {str(s) for s in SEVERITY_LABELS}:
@@ -170,7 +144,7 @@ def case_list_page(request):
     today = timezone.localdate()
     for case in rows:
         case.overdue = is_overdue(case, today)
-    labels = code_labels()
+    labels = CODE_LABELS
     return render(
         request,
         "warnings/list.html",
@@ -223,8 +197,8 @@ def _choices(scope) -> dict:
     # the staff table of the user's orgs (small), not a scan of the loans for managers
     staff = portfolio.staff_names(latest, scope) if latest else {}
     return {
-        "codes": code_labels().items(),
-        "severities": SEVERITY_CHOICES,
+        "codes": CODE_LABELS.items(),
+        "severities": SEVERITY_LABELS.items(),
         "states": [
             *((k, label) for k, (label, _) in selectors.STATE_GROUPS.items()),
             *State.choices,
@@ -239,7 +213,7 @@ def _choices(scope) -> dict:
 
 def _export(scope, filters: dict, found) -> object:
     """Every case the list shows (all pages, the same filters and order), as Excel."""
-    labels = code_labels()
+    labels = CODE_LABELS
     today = timezone.localdate()
     total = found.count()
     cases = found[:EXPORT_LIMIT]
@@ -363,7 +337,7 @@ def _act(user, case: Case, form: str, post) -> None:
 
 def case_page(request, pk: int):
     user = request.user
-    case = access_case(user, pk)
+    case = selectors.get_case(user, pk)
     error, status, failed = None, 200, None
     if request.method == "POST":
         form = request.POST.get("form")
@@ -379,7 +353,7 @@ def case_page(request, pk: int):
         else:
             messages.success(request, DONE[form])
             return redirect("warning", pk=pk)
-        case = access_case(user, pk)
+        case = selectors.get_case(user, pk)
     scope = scope_of(user)
     context = _case_context(user, scope, case)
     if failed:  # the refused form stays on the page with what was typed
@@ -401,7 +375,7 @@ def case_page(request, pk: int):
 
 def _case_context(user, scope, case: Case) -> dict:
     forms = actions.available(user, case)
-    labels = code_labels()
+    labels = CODE_LABELS
     staff = portfolio.staff_names(case.last_as_of) if case.manager_id else {}
     return {
         "case": case,
@@ -427,7 +401,7 @@ FORM_TITLE = "风险预警信号处理表"
 
 def _form_context(request, pk: int) -> dict:
     user = request.user
-    case = access_case(user, pk)
+    case = selectors.get_case(user, pk)
     scope = scope_of(user)
     return _case_context(user, scope, case) | {
         "title": FORM_TITLE,

@@ -3,7 +3,7 @@ holds the loan id, its Chinese evidence, the measures and the sign-off lines; th
 of an org is one PDF with one page per MAT3M loan; printing a notice records who sent which
 notice when (NoticeSent and the audit row); a loan outside the user's subtree is 404.
 
-A small generated bank, closed once; the signals are the test's own (``signal_rows``)."""
+A small generated bank, closed once; the signals are the test's own (``signal_lake``)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import subprocess
 
 import pytest
 from django.test import Client
+from signal_lake import latest, publish_signals, signal
 
 from loanquality.audit.models import AuditEntry
 from loanquality.engine.close import run_close
 from loanquality.engine.ingest import import_as_of
 from loanquality.engine.lake import Lake
 from loanquality.synth.generator import generate_bank
-from signal_rows import latest_as_of, maturing, publish_signals, signal
 
 EVIDENCE = "贷款本期首次逾期，逾期天数12天（上期为0天）"
 
@@ -80,11 +80,35 @@ def pages(pdf: bytes) -> int:
 
 
 def live_loans(data_dir, orgs) -> list[dict]:
-    rows = Lake(data_dir).read("classified", latest_as_of(data_dir)).to_pylist()
+    rows = Lake(data_dir).read("classified", latest(data_dir)).to_pylist()
     return sorted(
         (r for r in rows if r["org_id"] in orgs and r["balance"] > 0 and not r["written_off"]),
         key=lambda r: r["loan_id"],
     )
+
+
+def maturing(data_dir, orgs: list[str], *, within_days: tuple[int, int], count: int):
+    """Up to ``count`` live, not overdue loans of ``orgs`` whose (extended) maturity is
+    ``within_days`` (exclusive, inclusive] after the latest close, by loan id."""
+    as_of = latest(data_dir)
+    low, high = within_days
+    found = []
+    for row in live_loans(data_dir, orgs):
+        maturity = row.get("extended_maturity_date") or row["maturity_date"]
+        if (
+            not row["overdue_days"]
+            and maturity is not None
+            and low < (maturity - as_of).days <= high
+        ):
+            found.append(row)
+    return found[:count]
+
+
+def publish(data_dir, rows: list[dict]):
+    """``rows`` as the signals of the latest close; its as-of."""
+    as_of = latest(data_dir)
+    publish_signals(data_dir, as_of, rows)
+    return as_of
 
 
 def test_the_case_form_pdf_holds_the_loan_its_evidence_and_the_sign_off(data_dir, tree, coop):
@@ -96,7 +120,7 @@ def test_the_case_form_pdf_holds_the_loan_its_evidence_and_the_sign_off(data_dir
 
     # given an OVD_FIRST signal on a loan of the co-op, synced into a case
     loan = live_loans(data_dir, tree.subtree(coop))[0]
-    as_of = publish_signals(data_dir, [signal(loan, "OVD_FIRST", 2, EVIDENCE, 12, 0)])
+    as_of = publish(data_dir, [signal("OVD_FIRST", loan, 2, 12, 0, evidence=EVIDENCE)])
     risk = user("risk", "risk", coop)
     actions.sync_close(as_of, actor=risk)
     case = Case.objects.get(code="OVD_FIRST", subject=loan["loan_id"])
@@ -132,7 +156,7 @@ def test_a_case_form_outside_the_subtree_is_404(data_dir, tree, coop, other_coop
     from loanquality.warnings.models import Case
 
     loan = live_loans(data_dir, tree.subtree(coop))[0]
-    as_of = publish_signals(data_dir, [signal(loan, "OVD_FIRST", 2, EVIDENCE, 12, 0)])
+    as_of = publish(data_dir, [signal("OVD_FIRST", loan, 2, 12, 0, evidence=EVIDENCE)])
     actions.sync_close(as_of, actor=user("risk", "risk", coop))
     case = Case.objects.get(code="OVD_FIRST", subject=loan["loan_id"])
     stranger = client_of(user("stranger", "risk", other_coop))
@@ -149,11 +173,13 @@ def test_an_orgs_notices_are_one_pdf_with_a_page_per_loan_and_are_recorded(data_
     from loanquality.warnings.models import NoticeSent
 
     # given three loans 32..92 days from maturity with a MAT3M signal each
-    as_of = latest_as_of(data_dir)
+    as_of = latest(data_dir)
     three = maturing(data_dir, tree.subtree(coop), within_days=(31, 92), count=3)
     assert len(three) == 3
-    rows = [signal(r, "MAT3M", 1, f"贷款将于{r['maturity_date']}到期", 0, 92) for r in three]
-    publish_signals(data_dir, rows)
+    rows = [
+        signal("MAT3M", r, 1, 0, 92, evidence=f"贷款将于{r['maturity_date']}到期") for r in three
+    ]
+    publish(data_dir, rows)
     officer = user("officer", "credit_dept", coop)
     # when the co-op's notices are printed as one PDF
     answer = client_of(officer).get("/notices/print.pdf", {"org": coop, "kind": "MAT3M"})
@@ -197,7 +223,7 @@ def test_one_loans_reminder_letter_and_the_loans_it_refuses(data_dir, tree, coop
     (plain,) = [
         r for r in live_loans(data_dir, tree.subtree(coop)) if r["loan_id"] != loan["loan_id"]
     ][:1]
-    publish_signals(data_dir, [signal(loan, "MAT1M", 2, "贷款一个月内到期", 0, 31)])
+    publish(data_dir, [signal("MAT1M", loan, 2, 0, 31, evidence="贷款一个月内到期")])
     mine = client_of(user("risk", "risk", coop))
     answer = mine.get(f"/notices/{loan['loan_id']}/print.pdf", {"kind": "MAT1M"})
     assert answer.status_code == 200
