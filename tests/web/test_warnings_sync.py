@@ -169,10 +169,17 @@ def test_an_untouched_notice_case_lapses_once_its_loan_leaves_the_window(
 ):
     """A MAT3M / MAT1M case nobody has started closes when the next close no longer raises
     it (the loan moved into MAT1M's window, or was repaid); one being worked stays open,
-    and so does a case of any other code that stops firing."""
+    so does one already escalated (the directors', even untouched), and so does a case of
+    any other code that stops firing."""
     # given at one close: MAT3M on the first and second loans, a MAT1M and an INT_ARREARS
-    # on the third, the second's case started by its officer
+    # on the third, the second's case started by its officer; and a MAT1M on a fourth loan
+    # already escalated (untouched, 新建)
     first, second, third = three_loans
+    fourth = next(
+        r
+        for r in live_loans(own_data_dir)
+        if r["loan_id"] not in {first["loan_id"], second["loan_id"], third["loan_id"]}
+    )
     close = latest(own_data_dir)
     publish_signals(
         own_data_dir,
@@ -182,18 +189,21 @@ def test_an_untouched_notice_case_lapses_once_its_loan_leaves_the_window(
             signal("MAT3M", second, 1, 70, 92),
             signal("MAT1M", third, 2, 20, 30),
             signal("INT_ARREARS", third, 2, 5, 0),
+            signal("MAT1M", fourth, 2, 10, 30),
         ],
     )
     sync_close(close, actor=CLI, today=dt.date(2026, 11, 3))
     Case.objects.filter(loan_id=second["loan_id"]).update(state=State.IN_PROGRESS)
+    Case.objects.filter(loan_id=fourth["loan_id"]).update(escalated_at=timezone.now())
     # when the next close raises only MAT1M on the first loan (a month nearer maturity)
     next_close = next_month_end(close)
     publish_signals(own_data_dir, next_close, [signal("MAT1M", first, 2, 25, 30)])
     result = sync_close(next_close, actor=CLI, today=dt.date(2026, 12, 3))
-    # then the first loan's MAT3M and the third's MAT1M lapse: 2 closed, with the reason;
-    # the first's MAT1M opens; of the cases left, INT_ARREARS (severity 2: due 11-03 + 15
-    # = 11-18) is overdue on 12-03 and escalates, the started MAT3M (severity 1: due 11-03
-    # + 30 = 12-03) is due today, not overdue
+    # then the first loan's MAT3M and the third's MAT1M lapse: 2 closed, with the reason
+    # (the fourth's MAT1M, escalated, does not); the first's MAT1M opens; of the cases
+    # left, INT_ARREARS (severity 2: due 11-03 + 15 = 11-18) is overdue on 12-03 and
+    # escalates (the fourth's was escalated before: not counted again), the started MAT3M
+    # (severity 1: due 11-03 + 30 = 12-03) is due today, not overdue
     assert result == SyncResult(opened=1, updated=0, escalated=1, lapsed=2)
     lapsed = Case.objects.filter(state=State.CLOSED)
     assert {(c.code, c.loan_id) for c in lapsed} == {
@@ -208,6 +218,7 @@ def test_an_untouched_notice_case_lapses_once_its_loan_leaves_the_window(
         ("MAT3M", second["loan_id"]),
         ("INT_ARREARS", third["loan_id"]),
         ("MAT1M", first["loan_id"]),
+        ("MAT1M", fourth["loan_id"]),
     }
     assert actions_logged("warning.sync")[-1].detail["lapsed"] == 2
 

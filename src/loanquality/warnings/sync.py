@@ -182,10 +182,14 @@ def _lapse(as_of: dt.date) -> int:
     """Close the notice cases nobody has worked whose loan this close no longer raises:
     repaid, past its maturity (then overdue: its own signals open), or moved from MAT3M's
     window into MAT1M's. A notice's window cannot come back, and a million of them a month
-    would otherwise bury every inbox. A case someone has started stays theirs to resolve."""
+    would otherwise bury every inbox. A case someone has started stays theirs to resolve,
+    and an escalated one stays for the directors to see."""
     now = timezone.now()
     return Case.objects.filter(
-        code__in=LAPSING_CODES, state__in=(State.NEW, State.ASSIGNED), last_as_of__lt=as_of
+        code__in=LAPSING_CODES,
+        state__in=(State.NEW, State.ASSIGNED),
+        escalated_at__isnull=True,
+        last_as_of__lt=as_of,
     ).update(state=State.CLOSED, closed_at=now, close_comment=LAPSED_COMMENT, updated_at=now)
 
 
