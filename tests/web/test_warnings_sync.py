@@ -399,3 +399,17 @@ def test_a_failing_sync_never_breaks_a_read_and_is_not_retried_for_ten_minutes(
     monkeypatch.setattr(sync, "_apply", real)
     selectors.cases(scope_of(director))
     assert Case.objects.count() == 1
+
+
+def test_a_case_history_reads_only_the_closes_of_its_life(own_data_dir, three_loans):
+    """The signal fired at two closes; a case opened at the second (its first_as_of) lists
+    that close alone — the partition before its first as-of is not read."""
+    loan = three_loans[0]
+    first_close = latest(own_data_dir)
+    publish_signals(own_data_dir, first_close, [signal("OVD_FIRST", loan, 2, 3.0, 0.0)])
+    next_close = next_month_end(first_close)
+    publish_signals(own_data_dir, next_close, [signal("OVD_FIRST", loan, 2, 33.0, 0.0)])
+    sync_close(next_close, actor=CLI)
+    case = Case.objects.get()
+    assert (case.first_as_of, case.last_as_of) == (next_close, next_close)
+    assert [(h["as_of"], h["value"]) for h in selectors.case_history(case)] == [(next_close, 33.0)]

@@ -255,13 +255,16 @@ def signal_dates() -> list[dt.date]:
 
 def case_history(case: Case) -> list[dict]:
     """The case's signal — its code and subject — at every close that raised it, oldest
-    first: as_of, severity, value, threshold, evidence."""
-    if not lake().as_ofs("signals"):
+    first: as_of, severity, value, threshold, evidence. Reads only the partitions from the
+    case's first to its last as-of."""
+    the_lake = lake()
+    dates = [d for d in the_lake.as_ofs("signals") if case.first_as_of <= d <= case.last_as_of]
+    if not dates:
         return []
-    glob = "'" + str(lake().root / "signals" / "*" / PART_FILE).replace("'", "''") + "'"
+    paths = ", ".join(_path("signals", d) for d in dates)
     sql = f"""
         SELECT as_of, severity, value, threshold, evidence, org_id, manager_id
-        FROM read_parquet({glob}, hive_partitioning = true, union_by_name = true)
+        FROM read_parquet([{paths}], hive_partitioning = true, union_by_name = true)
         WHERE code = $code AND (CASE WHEN loan_id <> '' THEN loan_id
                                      WHEN customer_id <> '' THEN customer_id
                                      ELSE manager_id END) = $subject
