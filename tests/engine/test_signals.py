@@ -279,6 +279,29 @@ def test_renewals_and_extensions_of_stressed_loans(engine):
     assert (found["N2"]["value"], found["N2"]["threshold"]) == (2.0, 1.0)
 
 
+@ENGINE_SLOW
+def test_a_renewal_fires_only_at_the_close_where_the_renewing_loan_is_new(engine):
+    """N1 renewed OLD1 before the previous close (N1 is on its ledger) and OLD1's last,
+    overdue row is still in that close: the renewal was news then, not now. N2 is new since
+    the previous close and renews OLD2, overdue 5 days and 关注 there: it fires."""
+    previous = [
+        loan("OLD1", overdue_days=10, final_category=2),
+        loan("N1", prior_loan_id="OLD1"),
+        loan("OLD2", overdue_days=5, final_category=2),
+    ]
+    rows = signals(
+        [loan("N1", prior_loan_id="OLD1"), loan("N2", prior_loan_id="OLD2")],
+        previous=previous,
+        engine=engine,
+    )
+    found = of(rows, "RENEW_STRESSED")
+    assert sorted(found) == ["N2"]
+    row = found["N2"]
+    # value: OLD2's category there (关注 = 2) against the threshold 正常 = 1
+    assert (row["value"], row["threshold"], row["severity"]) == (2.0, 1.0, 3)
+    assert row["evidence"] == "借新还旧：原借据OLD2上期末逾期5天、分类为关注"
+
+
 # --- collateral: COLLATERAL_STALE, LTV_HIGH --------------------------------------------
 
 

@@ -112,6 +112,9 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
 
     # RENEW_STRESSED: a renewal of a loan that was overdue or in 关注 or worse at the previous
     # close, or an extension granted since the previous close while the loan was so there.
+    # A renewal is an event of the close at which the renewing loan is new (not on the
+    # previous close's ledger): a month later it is not raised again, though the renewed
+    # loan's last row may still be in the previous close.
     prior_stressed = (t._prior_overdue_days.fill_null(0) > 0) | (
         t._prior_category.fill_null(1) >= 2
     )
@@ -119,7 +122,7 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
     newly_extended = t.extended_maturity_date.notnull() & (
         t._prev_extended.isnull() | (t._prev_extended != t.extended_maturity_date)
     )
-    renewal = t.prior_loan_id.notnull() & t._prior_category.notnull() & prior_stressed
+    renewal = t.prior_loan_id.notnull() & ~seen & t._prior_category.notnull() & prior_stressed
     extension = seen & newly_extended & prev_stressed
     renew = Signal(
         "RENEW_STRESSED",
