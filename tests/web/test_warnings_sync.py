@@ -123,8 +123,9 @@ def test_a_signal_firing_again_updates_the_open_case_and_never_opens_a_second(
         [signal("DOWNGRADE", loan, 3, 3.0, 2.0, evidence="风险分类由关注下迁为次级")],
     )
     result = sync_close(next_close, actor=CLI, today=dt.date(2026, 12, 1))
-    # then the same case, updated, and no second one; due 2026-11-01 + 15 days = 11-16, it
-    # is overdue on 12-01 and escalates in the same sync
+    # then the same case, updated, and no second one; due 2026-11-01 + 15 days = 11-16 at
+    # severity 2, now the sooner of 11-16 and 11-01 + 7 days (severity 3) = 11-08; it is
+    # overdue on 12-01 and escalates in the same sync
     assert result == SyncResult(opened=0, updated=1, escalated=1)
     again = Case.objects.get()
     assert again.pk == case.pk
@@ -135,14 +136,15 @@ def test_a_signal_firing_again_updates_the_open_case_and_never_opens_a_second(
         next_close,
         2,
     )
-    # the day it opened and its due date stay those of the first firing
-    assert (again.opened_on, again.due_on) == (dt.date(2026, 11, 1), dt.date(2026, 11, 16))
+    # the day it opened stays that of the first firing; the due date is brought forward
+    assert (again.opened_on, again.due_on) == (dt.date(2026, 11, 1), dt.date(2026, 11, 8))
     assert again.escalated_at is not None
     # and closing the newest date again updates, without counting a third firing
     publish_signals(own_data_dir, next_close, [signal("DOWNGRADE", loan, 3, 3.5, 2.0)])
     assert sync_close(next_close, actor=CLI) == SyncResult(0, 1, 0)
     assert Case.objects.get().times_fired == 2
     assert Case.objects.get().value == 3.5
+    assert Case.objects.get().due_on == dt.date(2026, 11, 8)  # same severity: unchanged
     # and the history shows the signal at each close, oldest first
     history = selectors.case_history(again)
     assert [(h["as_of"], h["severity"], h["value"]) for h in history] == [

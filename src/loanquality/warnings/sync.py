@@ -359,6 +359,7 @@ AGAIN_COLUMNS = (
     ("manager_id", "text"),
     ("customer_name", "text"),
     ("times_fired", "integer"),
+    ("due_days", "integer"),
 )
 
 
@@ -373,6 +374,7 @@ def _fired_again(pk: int, row: dict, times: int) -> tuple:
         row["manager_id"] or "",
         row.get("customer_name") or "",
         times,
+        int(row["due_days"]),
     )
 
 
@@ -414,8 +416,16 @@ def _update(rows: list[tuple], as_of, now) -> None:
         else:
             marks = ", ".join(["%s"] * len(AGAIN_COLUMNS))
             cursor.executemany(f"INSERT INTO {staged} ({names}) VALUES ({marks})", rows)
+        # fired again more severe: due by the sooner of its due date and the day it opened
+        # plus the new severity's days (an NPL downgrade is not left 15 days)
+        if connection.vendor == "postgresql":
+            sooner = f"LEAST({table}.due_on, {table}.opened_on + v.due_days)"
+        else:
+            sooner = f"MIN({table}.due_on, date({table}.opened_on, '+' || v.due_days || ' days'))"
         cursor.execute(
-            f"UPDATE {table} SET severity = v.severity, value = v.value,"
+            f"UPDATE {table} SET due_on = CASE WHEN v.severity > {table}.severity"
+            f" THEN {sooner} ELSE {table}.due_on END,"
+            " severity = v.severity, value = v.value,"
             " threshold = v.threshold, evidence = v.evidence, org_id = v.org_id,"
             " manager_id = v.manager_id,"
             f" customer_name = CASE WHEN v.customer_name = '' THEN {table}.customer_name"
