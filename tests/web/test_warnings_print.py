@@ -1,7 +1,9 @@
 """Printing the early warnings (issue 17, item 4): a case's 《风险预警信号处理表》 as PDF
 holds the loan id, its Chinese evidence, the measures and the sign-off lines; the 监测通知书
-of an org is one PDF with one page per MAT3M loan; printing a notice records who sent which
-notice when (NoticeSent and the audit row); a loan outside the user's subtree is 404.
+of an org is one PDF with one page per MAT3M loan; reading
+or printing a notice records nothing, its 登记已发送 form (a POST, for the roles that may
+send) records who sent which notice when (NoticeSent and the audit row); an auditor reads
+and prints without the form; a loan outside the user's subtree is 404.
 
 A small generated bank, closed once; the signals are the test's own (``signal_lake``)."""
 
@@ -164,22 +166,26 @@ def test_a_case_form_outside_the_subtree_is_404(data_dir, tree, coop, other_coop
     assert stranger.get(f"/warnings/{case.pk}/print/").status_code == 404
 
 
-def test_an_orgs_notices_are_one_pdf_with_a_page_per_loan_and_are_recorded(data_dir, tree, coop):
-    """Three loans of the co-op maturing in the MAT3M window (more than one month, at most
-    three months away) carry MAT3M: the co-op's 监测通知书 is one PDF of 3 pages, page n
-    naming loan n (by maturity), its amount, balance, maturity date and days left, and
-    asking the customer to prepare repayment; 3 NoticeSent rows (who, when) and one
-    ``warning.notice`` audit row record the printing."""
-    from loanquality.warnings.models import NoticeSent
-
-    # given three loans 32..92 days from maturity with a MAT3M signal each
-    as_of = latest(data_dir)
+def three_mat3m(data_dir, tree, coop) -> list[dict]:
+    """Three loans of the co-op 32..92 days from maturity, with a MAT3M signal each."""
     three = maturing(data_dir, tree.subtree(coop), within_days=(31, 92), count=3)
     assert len(three) == 3
     rows = [
         signal("MAT3M", r, 1, 0, 92, evidence=f"贷款将于{r['maturity_date']}到期") for r in three
     ]
     publish(data_dir, rows)
+    return three
+
+
+def test_an_orgs_notices_are_one_pdf_with_a_page_per_loan(data_dir, tree, coop):
+    """Three loans of the co-op maturing in the MAT3M window (more than one month, at most
+    three months away) carry MAT3M: the co-op's 监测通知书 is one PDF of 3 pages, page n
+    naming loan n (by maturity), its amount, balance, maturity date and days left, and
+    asking the customer to prepare repayment. Downloading it records nothing."""
+    from loanquality.warnings.models import NoticeSent
+
+    as_of = latest(data_dir)
+    three = three_mat3m(data_dir, tree, coop)
     officer = user("officer", "credit_dept", coop)
     # when the co-op's notices are printed as one PDF
     answer = client_of(officer).get("/notices/print.pdf", {"org": coop, "kind": "MAT3M"})
@@ -206,17 +212,95 @@ def test_an_orgs_notices_are_one_pdf_with_a_page_per_loan_and_are_recorded(data_
         assert f"{days}天" in page
         assert "还款资金" in page
         assert tree.name(loan["org_id"]) in page
-    # and the printing is recorded: who sent which loan's notice, for that close
+    # and a download is no sending: nothing recorded
+    assert not NoticeSent.objects.exists()
+    assert not AuditEntry.objects.filter(action="warning.notice").exists()
+
+
+def test_viewing_records_nothing_and_the_send_form_records_each_loan(data_dir, tree, coop):
+    """The co-op's print view of its 3 MAT3M notices, read twice and as PDF, records
+    nothing; its 登记已发送 form (POST, with the CSRF token) records one NoticeSent per loan
+    (who, for that close) and one ``warning.notice`` audit row, and says what it recorded;
+    one loan's form records that loan alone."""
+    from loanquality.warnings.models import NoticeSent
+
+    as_of = latest(data_dir)
+    three = three_mat3m(data_dir, tree, coop)
+    sender = user("sender", "credit_dept", coop)
+    client = client_of(sender)
+    url = f"/notices/?kind=MAT3M&org={coop}"
+    # when the print view is read (a preview, a reload) and the PDF downloaded
+    for _ in range(2):
+        view = client.get(url)
+        assert view.status_code == 200
+    assert client.get("/notices/print.pdf", {"org": coop, "kind": "MAT3M"}).status_code == 200
+    # then nothing is recorded, and the page offers the form
+    assert not NoticeSent.objects.exists()
+    page = view.content.decode()
+    assert 'id="notice-send"' in page
+    assert "csrfmiddlewaretoken" in page
+    assert "登记已发送（3 份）" in page
+    # when the form is sent (with the CSRF check on, as in a browser)
+    checked = Client(enforce_csrf_checks=True)
+    checked.force_login(sender)
+    assert checked.post(url, {"as_of": as_of.isoformat()}).status_code == 403  # no token
+    assert not NoticeSent.objects.exists()
+    token = checked.get(url).context["csrf_token"]
+    done = checked.post(
+        url, {"as_of": as_of.isoformat(), "csrfmiddlewaretoken": str(token)}, follow=True
+    )
+    # then one NoticeSent per loan, one audit row, and the page says so
+    assert done.status_code == 200
     sent = NoticeSent.objects.filter(kind="MAT3M", as_of=as_of)
     assert sorted(sent.values_list("loan_id", flat=True)) == sorted(r["loan_id"] for r in three)
-    assert {n.sent_by_id for n in sent} == {officer.pk}
-    assert AuditEntry.objects.filter(action="warning.notice", user=officer).count() == 1
+    assert {n.sent_by_id for n in sent} == {sender.pk}
+    assert AuditEntry.objects.filter(action="warning.notice", user=sender).count() == 1
+    assert "已登记发送信贷业务监测通知书 3 份" in done.content.decode()
+    # one loan's own form records that loan once more, alone
+    one = three[0]["loan_id"]
+    client.post(f"/notices/{one}/?kind=MAT3M", {"as_of": as_of.isoformat()})
+    assert NoticeSent.objects.filter(loan_id=one).count() == 2
+    assert NoticeSent.objects.count() == 4
+    # a form read before another close (its report date no longer the latest) records nothing
+    stale = client.post(url, {"as_of": "2000-01-31"}, follow=True)
+    assert "未登记" in stale.content.decode()
+    assert NoticeSent.objects.count() == 4
+
+
+def test_an_auditor_reads_and_prints_notices_without_the_send_form(data_dir, tree, coop):
+    """An auditor may view and print (200, PDF too) but is never shown 登记已发送; sending
+    anyway is 403 and records nothing. The case page's notice link opens for them (200)."""
+    from loanquality.warnings import actions
+    from loanquality.warnings.models import Case, NoticeSent
+
+    as_of = latest(data_dir)
+    three = three_mat3m(data_dir, tree, coop)
+    actions.sync_close(as_of, actor=user("risk", "risk", coop))
+    auditor = client_of(user("auditor", "auditor", coop))
+    # the case page's link to the loan's notice, followed by the auditor
+    case = Case.objects.get(code="MAT3M", subject=three[0]["loan_id"])
+    page = auditor.get(f"/warnings/{case.pk}/").content.decode()
+    link = page.split('id="print-notice" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert link == f"/notices/{case.loan_id}/?kind=MAT3M"
+    view = auditor.get(link)
+    assert view.status_code == 200
+    assert case.loan_id in view.content.decode()
+    assert 'id="notice-send"' not in view.content.decode()
+    # the org's print view and PDF likewise
+    listed = auditor.get("/notices/", {"org": coop, "kind": "MAT3M"})
+    assert listed.status_code == 200
+    assert 'id="notice-send"' not in listed.content.decode()
+    assert auditor.get(f"/notices/{case.loan_id}/print.pdf", {"kind": "MAT3M"}).status_code == 200
+    # sending anyway: refused, nothing recorded
+    refused = auditor.post(link, {"as_of": as_of.isoformat()})
+    assert refused.status_code == 403
+    assert not NoticeSent.objects.exists()
 
 
 def test_one_loans_reminder_letter_and_the_loans_it_refuses(data_dir, tree, coop, other_coop):
-    """A MAT1M loan's 提示函 prints for the co-op's user (one page, recorded); the same loan
+    """A MAT1M loan's 提示函 prints for the co-op's user (one page); the same loan
     is 404 for another co-op's user, and so is a loan without the signal; a kind that does
-    not exist is 400 in Chinese. Nothing is recorded for the refused ones."""
+    not exist is 400 in Chinese. Nothing is recorded."""
     from loanquality.warnings.models import NoticeSent
 
     (loan,) = maturing(data_dir, tree.subtree(coop), within_days=(0, 31), count=1)
@@ -231,7 +315,6 @@ def test_one_loans_reminder_letter_and_the_loans_it_refuses(data_dir, tree, coop
     text = "".join(pdftotext(answer.content).split())
     assert "贷款到期提示函" in text
     assert loan["loan_id"] in text
-    assert NoticeSent.objects.filter(loan_id=loan["loan_id"], kind="MAT1M").count() == 1
     # refused: another co-op, a loan without MAT1M, an unknown kind
     stranger = client_of(user("stranger", "risk", other_coop))
     assert stranger.get(f"/notices/{loan['loan_id']}/", {"kind": "MAT1M"}).status_code == 404
@@ -239,4 +322,4 @@ def test_one_loans_reminder_letter_and_the_loans_it_refuses(data_dir, tree, coop
     bad = mine.get(f"/notices/{loan['loan_id']}/", {"kind": "MAT6M"})
     assert bad.status_code == 400
     assert "通知类型应为" in bad.content.decode()
-    assert NoticeSent.objects.count() == 1
+    assert not NoticeSent.objects.exists()

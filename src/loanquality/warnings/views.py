@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from loanquality.accounts.models import User
@@ -452,7 +453,9 @@ def _one_notice(request, loan_id: str) -> dict:
         raise Http404(
             f"没有这笔贷款，或不在您的机构范围内，或它在报告日 {as_of} 没有{CODE_LABELS[kind]}信号"
         )
-    return _notice_context(request, scope, kind, as_of, found[0]["org_id"], found)
+    return _notice_context(request, scope, kind, as_of, found[0]["org_id"], found) | {
+        "send_url": f"{reverse('notice', args=[loan_id])}?kind={kind}",
+    }
 
 
 def _org_notices(request) -> dict:
@@ -465,13 +468,14 @@ def _org_notices(request) -> dict:
     loans = selectors.notice_loans(scope, as_of, kind, org)
     if not loans:
         raise Http404(f"{scope.tree.name(org)}在报告日 {as_of} 没有需要发送{kind.label}的贷款")
-    return _notice_context(request, scope, kind, as_of, org, loans)
+    return _notice_context(request, scope, kind, as_of, org, loans) | {
+        "send_url": f"{reverse('notices')}?kind={kind}&org={org}",
+    }
 
 
 def _notice_context(request, scope, kind, as_of, org, loans: list[dict]) -> dict:
-    """Each loan with its days left and the name of the org that sends it; printing is
-    recorded (who, when) for each loan."""
-    actions.record_notices(request.user, kind, as_of, loans)
+    """Each loan with its days left and the name of the org that sends it. Reading it
+    records nothing: sending is the POST of 登记已发送 (``_record``)."""
     today = timezone.localdate()
     letters = []
     for loan in loans:
@@ -492,12 +496,37 @@ def _notice_context(request, scope, kind, as_of, org, loans: list[dict]) -> dict
         "as_of": as_of,
         "today": today,
         "letters": letters,
+        "loans": loans,
         "ask": NOTICE_TEXT[kind],
+        # only who may send sees the form (others may read and print)
+        "can_send": request.user.role in actions.HANDLERS,
     }
 
 
+def _record(request, context: dict):
+    """登记已发送: the letters shown are recorded as sent by the user (``record_notices``:
+    403 for a role that may not send), unless the close has changed since the page was
+    read (then nothing is recorded and the page says so)."""
+    if request.POST.get("as_of") != context["as_of"].isoformat():
+        messages.error(
+            request,
+            f"报告日已变为 {context['as_of']}，未登记；请核对本页通知书后重新登记。",
+        )
+        return redirect(context["send_url"])
+    sent = actions.record_notices(request.user, context["kind"], context["as_of"], context["loans"])
+    shown = "、".join(n.loan_id for n in sent[:5]) + ("等" if len(sent) > 5 else "")
+    messages.success(
+        request,
+        f"已登记发送{context['title']} {len(sent)} 份（报告日 {context['as_of']}，借据号 {shown}）",
+    )
+    return redirect(context["send_url"])
+
+
 def notice_page(request, loan_id: str):
-    return render(request, "warnings/print_notice.html", _one_notice(request, loan_id))
+    context = _one_notice(request, loan_id)
+    if request.method == "POST":
+        return _record(request, context)
+    return render(request, "warnings/print_notice.html", context)
 
 
 def notice_pdf(request, loan_id: str):
@@ -508,7 +537,10 @@ def notice_pdf(request, loan_id: str):
 
 
 def org_notices_page(request):
-    return render(request, "warnings/print_notice.html", _org_notices(request))
+    context = _org_notices(request)
+    if request.method == "POST":
+        return _record(request, context)
+    return render(request, "warnings/print_notice.html", context)
 
 
 def org_notices_pdf(request):
