@@ -1,6 +1,6 @@
 """Printing the early warnings (issue 17, item 4): a case's 《风险预警信号处理表》 as PDF
 holds the loan id, its Chinese evidence, the measures and the sign-off lines; the 监测通知书
-of an org is one PDF with one page per MAT3M loan; reading
+of an org is one PDF with one page per MAT3M loan, at most ``MAX_NOTICES`` letters; reading
 or printing a notice records nothing, its 登记已发送 form (a POST, for the roles that may
 send) records who sent which notice when (NoticeSent and the audit row); an auditor reads
 and prints without the form; a loan outside the user's subtree is 404.
@@ -294,6 +294,34 @@ def test_an_auditor_reads_and_prints_notices_without_the_send_form(data_dir, tre
     # sending anyway: refused, nothing recorded
     refused = auditor.post(link, {"as_of": as_of.isoformat()})
     assert refused.status_code == 403
+    assert not NoticeSent.objects.exists()
+
+
+def test_an_org_with_more_notices_than_the_cap_is_asked_to_narrow(
+    data_dir, tree, coop, monkeypatch
+):
+    """With the cap at 2 letters, the co-op's 3 MAT3M notices are refused (400) in Chinese,
+    saying how many there are and asking for a lower org (支行/网点), linking each; the
+    PDF likewise, and the send form records nothing."""
+    from loanquality.warnings import views
+    from loanquality.warnings.models import NoticeSent
+
+    assert views.MAX_NOTICES == 2_000
+    monkeypatch.setattr(views, "MAX_NOTICES", 2)
+    as_of = latest(data_dir)
+    three_mat3m(data_dir, tree, coop)
+    client = client_of(user("sender", "credit_dept", coop))
+    query = {"org": coop, "kind": "MAT3M"}
+    for answer in (client.get("/notices/", query), client.get("/notices/print.pdf", query)):
+        assert answer.status_code == 400
+        text = answer.content.decode()
+        assert "共 <strong>3</strong> 笔" in text
+        assert "一次最多打印 2 份" in text
+        assert "请选择下级机构（支行/网点）" in text
+        for child in tree.children(coop):
+            assert f"org={child}" in text
+    sent = client.post(f"/notices/?kind=MAT3M&org={coop}", {"as_of": as_of.isoformat()})
+    assert sent.status_code == 400
     assert not NoticeSent.objects.exists()
 
 

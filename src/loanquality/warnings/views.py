@@ -427,6 +427,14 @@ def case_print_pdf(request, pk: int):
 
 # --- 监测通知书 / 提示函 -----------------------------------------------------------------
 
+# the most letters one org-wide print holds: above it the user narrows to a lower org
+MAX_NOTICES = 2_000
+
+
+class TooManyNotices(Exception):
+    def __init__(self, context: dict):
+        self.context = context
+
 
 def _kind(request) -> NoticeKind:
     kind = request.GET.get("kind") or NoticeKind.MAT3M
@@ -459,6 +467,8 @@ def _one_notice(request, loan_id: str) -> dict:
 
 
 def _org_notices(request) -> dict:
+    """The letters of an org's subtree, at most ``MAX_NOTICES`` of them (above it
+    ``TooManyNotices``: a lower org or a narrower kind is asked for)."""
     scope = scope_of(request.user)
     kind = _kind(request)
     as_of = _notice_close()
@@ -468,6 +478,22 @@ def _org_notices(request) -> dict:
     loans = selectors.notice_loans(scope, as_of, kind, org)
     if not loans:
         raise Http404(f"{scope.tree.name(org)}在报告日 {as_of} 没有需要发送{kind.label}的贷款")
+    if len(loans) > MAX_NOTICES:
+        raise TooManyNotices(
+            {
+                "title": kind.label,
+                "org": scope.tree.name(org),
+                "count": len(loans),
+                "limit": MAX_NOTICES,
+                "as_of": as_of,
+                "lower": [
+                    (child, scope.tree.name(child))
+                    for child in scope.tree.children(org)
+                    if scope.covers(child)
+                ],
+                "kind": kind,
+            }
+        )
     return _notice_context(request, scope, kind, as_of, org, loans) | {
         "send_url": f"{reverse('notices')}?kind={kind}&org={org}",
     }
@@ -522,6 +548,10 @@ def _record(request, context: dict):
     return redirect(context["send_url"])
 
 
+def _too_many(request, refused: TooManyNotices):
+    return render(request, "warnings/too_many_notices.html", refused.context, status=400)
+
+
 def notice_page(request, loan_id: str):
     context = _one_notice(request, loan_id)
     if request.method == "POST":
@@ -537,13 +567,19 @@ def notice_pdf(request, loan_id: str):
 
 
 def org_notices_page(request):
-    context = _org_notices(request)
+    try:
+        context = _org_notices(request)
+    except TooManyNotices as refused:
+        return _too_many(request, refused)
     if request.method == "POST":
         return _record(request, context)
     return render(request, "warnings/print_notice.html", context)
 
 
 def org_notices_pdf(request):
-    context = _org_notices(request)
+    try:
+        context = _org_notices(request)
+    except TooManyNotices as refused:
+        return _too_many(request, refused)
     name = f"{context['title']}-{context['org']}-{context['as_of']}.pdf"
     return pdf_response(request, "warnings/print_notice.html", context, name)
