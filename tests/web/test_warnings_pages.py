@@ -308,3 +308,30 @@ def test_maturity_cases_link_their_notices(risk, three_cases, places):
     listed = client.get("/warnings/", {"code": "MAT3M"}).content.decode().replace("&amp;", "&")
     assert f'href="/notices/print.pdf?kind=MAT3M&org={places.coop}"' in listed
     assert 'id="org-notices"' not in client.get("/warnings/", {"code": "LTV_HIGH"}).content.decode()
+
+
+def test_checker_me_lists_the_cases_the_user_may_close(data_dir, places, risk, make_user):
+    """``?checker=me`` (the 待关闭 task's link): of the co-op's cases, those resolved or
+    transferred by someone else, which the 风险经理 may close (maker–checker); not the one
+    they resolved themselves, nor an active one; an officer, who never closes, gets none;
+    any other value is 400 in Chinese."""
+    officer = make_user("officer", "officer", places.outlet)
+    loan = loan_in(data_dir, [places.outlet])
+    now = timezone.now()
+    by_officer = make_case(loan, state=State.RESOLVED, resolved_by=officer, resolved_at=now)
+    moved = make_case(
+        loan, "LTV_HIGH", state=State.TRANSFERRED, resolved_by=officer, resolved_at=now
+    )
+    make_case(loan, "INT_ARREARS", state=State.RESOLVED, resolved_by=risk, resolved_at=now)
+    make_case(loan, "MAT3M", state=State.IN_PROGRESS, assignee=officer)
+    # by hand: of the four, the two done by the officer are the 风险经理's to close
+    listed = logged_in(risk).get("/warnings/", {"checker": "me"})
+    assert listed.status_code == 200
+    assert sorted(_ids(listed)) == sorted([by_officer.pk, moved.pk])
+    assert "待我复核关闭" in listed.content.decode()
+    for pk in _ids(listed):
+        assert "close" in actions.available(risk, Case.objects.get(pk=pk))
+    assert _ids(logged_in(officer).get("/warnings/", {"checker": "me"})) == []
+    bad = logged_in(risk).get("/warnings/", {"checker": "someone"})
+    assert bad.status_code == 400
+    assert "复核人只能筛选为" in bad.content.decode()
