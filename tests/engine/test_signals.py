@@ -397,6 +397,15 @@ def test_real_estate_types_are_configurable():
             ("抵押", 75_000.00, [40_000.0, 60_000.0], 0.75),  # items summed: 75 000 / 100 000
             ("保证", 99_000.00, [100_000.0], None),  # not secured by this collateral
             ("抵押", 1_000.00, [0.0], None),  # worth nothing: no ratio
+            # free text: trimmed, "抵押…" is a mortgage (0.70), "质押…" a pledge (0.90)
+            ("抵押担保", 70_000.00, [100_000.0], None),  # 70 000 / 100 000 = 0.70: not above
+            ("抵押担保", 70_010.00, [100_000.0], 0.7001),  # 70 010 / 100 000 = 0.7001 > 0.70
+            (" 抵押 ", 80_000.00, [100_000.0], 0.80),  # 0.80 > 0.70
+            ("质押担保", 80_000.00, [100_000.0], None),  # 0.80, not above 质押's 0.90
+            ("质押担保", 90_000.01, [100_000.0], 0.9000001),
+            # both named: the stricter mortgage limit, 0.80 > 0.70 (under 0.90 it would not)
+            ("抵押+质押", 80_000.00, [100_000.0], 0.80),
+            (None, 99_000.00, [100_000.0], None),  # no type given
         ],
         fast=None,
     ),
@@ -415,12 +424,13 @@ def test_loan_to_value_by_guarantee_type(engine, kind, balance, values, ltv):
         assert found == {}
         return
     row = found["L1"]
-    limit = 0.70 if kind == "抵押" else 0.90
+    named = "抵押" if "抵押" in kind else "质押"  # the evidence names the type the limit is of
+    limit = 0.70 if named == "抵押" else 0.90
     assert row["value"] == pytest.approx(ltv, abs=1e-12)
     assert (row["threshold"], row["severity"], row["due_days"]) == (limit, 3, 7)
     value = sum(values)
     assert row["evidence"] == (
-        f"贷款余额{balance:,.2f}元，押品价值{value:,.2f}元，{kind}率{ltv * 100:.2f}%，"
+        f"贷款余额{balance:,.2f}元，押品价值{value:,.2f}元，{named}率{ltv * 100:.2f}%，"
         f"超过{limit * 100:.2f}%的上限"
     )
 

@@ -9,6 +9,9 @@ date cannot be aged and raises nothing. One row per loan: the item overdue the l
 LTV = the loan's balance / the summed value of its collateral, for a loan whose guarantee
 type is 抵押 (limit ``ltv_mortgage``) or 质押 (``ltv_pledge``) and whose collateral is worth
 more than 0; compared in whole fen, so a balance of exactly 70 % of the value is not above.
+The ledger's guarantee type is free text in real exports: trimmed, a type containing 抵押
+("抵押担保") is a mortgage, one containing 质押 a pledge; one naming both ("抵押+质押") takes
+the mortgage's limit, the stricter.
 """
 
 from __future__ import annotations
@@ -101,13 +104,13 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
             "（该笔贷款共" + text(t._stale_count.fill_null(0)) + "件押品重估超期）", ""
         ),
     )
-    kind = t.guarantee_type
-    limit = ibis.cases(
-        (kind == MORTGAGE, exact(p.ltv_mortgage)), (kind == PLEDGE, exact(p.ltv_pledge))
-    )
+    kind = t.guarantee_type.strip()
+    mortgage = kind.contains(MORTGAGE).fill_null(False)
+    pledge = kind.contains(PLEDGE).fill_null(False)
+    limit = mortgage.ifelse(exact(p.ltv_mortgage), exact(p.ltv_pledge))
     value_fen = t._collateral_fen.fill_null(0)
-    secured = kind.isin([MORTGAGE, PLEDGE]).fill_null(False) & (value_fen > 0)
-    over = (kind == MORTGAGE).ifelse(
+    secured = (mortgage | pledge) & (value_fen > 0)
+    over = mortgage.ifelse(
         to_fen(t.balance) > share_of(value_fen, p.ltv_mortgage),
         to_fen(t.balance) > share_of(value_fen, p.ltv_pledge),
     )
@@ -122,7 +125,7 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
         + "，押品价值"
         + yuan_of_fen(value_fen)
         + "，"
-        + kind.fill_null("")
+        + mortgage.ifelse(MORTGAGE, PLEDGE)
         + "率"
         + percent(ltv)
         + "，超过"
