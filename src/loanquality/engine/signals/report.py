@@ -115,8 +115,8 @@ def subtree(lake: Lake, as_of: dt.date, org: str) -> list[str]:
     from loanquality.engine.metrics import org_closure
 
     closure = org_closure(lake.read("orgs", as_of))
-    below = pc.equal(closure.column("ancestor"), org)
-    return closure.filter(below).column("org_id").to_pylist()
+    below = closure.filter(pc.field("ancestor") == org)
+    return [str(org_id) for org_id in below.column("org_id").to_pylist()]
 
 
 def signal_rows(
