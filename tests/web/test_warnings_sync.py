@@ -415,3 +415,48 @@ def test_a_case_history_reads_only_the_closes_of_its_life(own_data_dir, three_lo
     case = Case.objects.get()
     assert (case.first_as_of, case.last_as_of) == (next_close, next_close)
     assert [(h["as_of"], h["value"]) for h in selectors.case_history(case)] == [(next_close, 33.0)]
+
+
+def test_the_sync_reads_the_signals_a_chunk_at_a_time(own_data_dir, monkeypatch):
+    """CHUNK 2 and 5 signals: _apply gets batches of 2, 2 and 1 rows (never the whole
+    partition), and all 5 cases open; the sync row counts the 5 signals."""
+    monkeypatch.setattr(sync, "CHUNK", 2)
+    loans = live_loans(own_data_dir)[:5]
+    as_of = latest(own_data_dir)
+    close_id = publish_signals(own_data_dir, as_of, [signal("MAT3M", x, 1, 80, 90) for x in loans])
+    sizes, real = [], sync._apply
+
+    def counted(batches, *args):
+        def each():
+            for batch in batches:
+                sizes.append(batch.num_rows)
+                yield batch
+
+        return real(each(), *args)
+
+    monkeypatch.setattr(sync, "_apply", counted)
+    assert sync_close(as_of, actor=CLI) == SyncResult(opened=5)
+    assert sizes == [2, 2, 1]
+    assert SyncedClose.objects.get(close_id=close_id).signals == 5
+    assert {c.subject for c in Case.objects.all()} == {x["loan_id"] for x in loans}
+
+
+def test_the_after_close_sync_waits_for_the_lock_and_a_read_does_not(own_data_dir, three_loans):
+    """PostgreSQL: sync_close takes pg_advisory_xact_lock (waits), the read path's
+    ensure_synced pg_try_advisory_xact_lock (gives up when a sync holds it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    as_of = latest(own_data_dir)
+    publish_signals(own_data_dir, as_of, [signal("MAT1M", three_loans[0], 2, 9, 30)])
+    with CaptureQueriesContext(connection) as read:
+        ensure_synced()
+    publish_signals(own_data_dir, as_of, [signal("MAT1M", three_loans[0], 2, 8, 30)])
+    with CaptureQueriesContext(connection) as after_close:
+        sync_close(as_of, actor=CLI)
+    assert any("pg_try_advisory_xact_lock" in q["sql"] for q in read.captured_queries)
+    waited = [q["sql"] for q in after_close.captured_queries if "advisory" in q["sql"]]
+    assert waited
+    assert all("pg_advisory_xact_lock" in q for q in waited)

@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -26,17 +28,17 @@ from loanquality.audit.actions import record
 from loanquality.audit.runs import SYSTEM, Operator
 from loanquality.common.scope import lake, org_tree
 from loanquality.engine.close import latest_close
+from loanquality.engine.lake import PART_FILE
 from loanquality.warnings.models import ACTIVE_STATES, Case, State, SyncedClose
 
 log = logging.getLogger(__name__)
 
 CHUNK = 5000  # signal rows read, matched and written at a time
 ANALYZE_AFTER = 10_000  # cases written by a sync after which PostgreSQL's statistics renew
-# PostgreSQL's advisory lock held by the transaction syncing or escalating: a read finding
-# it held goes on with the cases as they are rather than wait for a sync of a big close
+# PostgreSQL's advisory lock held by the transaction syncing or escalating: the after-close
+# sync waits for it; a read finding it held goes on with the cases as they are rather than
+# wait for a sync of a big close
 _SYNC_LOCK = 7_304_217
-# days to handle a case by severity when the signals carry no due_days (SPEC §6 defaults)
-DUE_DAYS = {3: 7, 2: 15, 1: 30}
 # the customer notices' codes: their case lapses once its loan leaves the window (_lapse)
 LAPSING_CODES = ("MAT3M", "MAT1M")
 LAPSED_COMMENT = "到期监测期已过（本次结账未再触发），未经处理自动关闭"
@@ -53,6 +55,7 @@ COLUMNS = (
     "value",
     "threshold",
     "evidence",
+    "due_days",
 )
 
 
@@ -87,10 +90,12 @@ def ensure_synced(today: dt.date | None = None, *, actor=AUTO) -> SyncResult | N
         return None
     if SyncedClose.objects.filter(close_id=newest[1]).exists():
         return None
-    return sync_close(newest[0], actor=actor, today=today)
+    return sync_close(newest[0], actor=actor, today=today, wait=False)
 
 
-def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncResult:
+def sync_close(
+    as_of: dt.date, *, actor, today: dt.date | None = None, wait: bool = True
+) -> SyncResult:
     """The signals of the close of ``as_of`` into cases, with one ``warning.sync`` audit row.
 
     Only the newest closed as-of syncs: closing an older date again opens nothing. A
@@ -100,14 +105,15 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
     user whose staff id is the signal's manager (and whose subtree holds its org), else
     新建. Notice cases nobody has worked whose loan no longer fires close (``_lapse``);
     overdue cases escalate, in the same transaction. ``actor``: a User or an
-    ``Operator``."""
+    ``Operator``. ``wait``: wait for another process's sync or escalation to finish (the
+    after-close hook); False gives up at once (the read path, ``ensure_synced``)."""
     today = today or today_here()
     newest = newest_close()
     if newest is None or newest[0] != as_of or not lake().has("signals", as_of):
         return SyncResult()
-    signals = _read_signals(as_of)
+    count, signals = _signal_batches(as_of)
     with transaction.atomic():
-        if not _lock():
+        if not _lock(wait=wait):
             return SyncResult()  # another process is syncing: its result will show
         try:
             with transaction.atomic():  # one process syncs a close; the other waits, then skips
@@ -121,7 +127,7 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
             with connection.cursor() as cursor:  # the lists' plans see the cases as they are
                 cursor.execute(f"ANALYZE {Case._meta.db_table}")
         mark.signals, mark.opened, mark.updated, mark.escalated = (
-            signals.num_rows,
+            count,
             opened,
             updated,
             escalated,
@@ -133,7 +139,7 @@ def sync_close(as_of: dt.date, *, actor, today: dt.date | None = None) -> SyncRe
             target=str(as_of),
             org_id=org_tree().root or "",
             close_id=newest[1],
-            signals=signals.num_rows,
+            signals=count,
             opened=opened,
             updated=updated,
             escalated=escalated,
@@ -168,12 +174,16 @@ def escalate_overdue(today: dt.date | None = None) -> int:
     return count
 
 
-def _lock() -> bool:
-    """The sync's lock for this transaction, if no other holds it (PostgreSQL; SQLite's
-    writers take their turns anyway)."""
+def _lock(*, wait: bool = False) -> bool:
+    """The sync's lock for this transaction (PostgreSQL; SQLite's writers take their turns
+    anyway): waited for (``wait``: the after-close sync, which must not be lost), else
+    taken only if no other holds it (reads, which go on with the cases as they are)."""
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SYNC_LOCK])
+            return True
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SYNC_LOCK])
         return bool(cursor.fetchone()[0])
 
@@ -200,21 +210,37 @@ def _escalate(today: dt.date) -> int:
     ).update(escalated_at=timezone.now(), updated_at=timezone.now())
 
 
-def _read_signals(as_of: dt.date) -> pa.Table:
-    table = lake().read("signals", as_of)
-    loan, customer, manager = (table.column(c) for c in ("loan_id", "customer_id", "manager_id"))
-    subject = pc.if_else(
-        pc.not_equal(loan, ""), loan, pc.if_else(pc.not_equal(customer, ""), customer, manager)
-    )
-    wanted = [c for c in COLUMNS if c in table.column_names]
-    out = table.select(wanted).append_column("subject", subject)
-    if "due_days" in table.column_names:
-        return out.append_column("due_days", table.column("due_days"))
-    due = [DUE_DAYS.get(s, 30) for s in table.column("severity").to_pylist()]
-    return out.append_column("due_days", pa.array(due, pa.int32()))
+def _signal_batches(as_of: dt.date) -> tuple[int, Iterator[pa.RecordBatch]]:
+    """The signals partition of ``as_of``: its row count and its rows ``CHUNK`` at a time
+    (never the whole partition in memory), each batch with its ``subject``. Every close
+    publishes ``due_days``: a partition without it is refused."""
+    signals = pq.ParquetFile(lake().partition("signals", as_of) / PART_FILE)
+    names = signals.schema_arrow.names
+    if "due_days" not in names:
+        raise ValueError(
+            f"报告日 {as_of} 的预警信号缺少 due_days 列，请重新结账 / "
+            f"the signals of {as_of} have no due_days column: close that date again"
+        )
+    wanted = [c for c in COLUMNS if c in names]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in signals.iter_batches(batch_size=CHUNK, columns=wanted):
+            loan, customer, manager = (
+                batch.column(c) for c in ("loan_id", "customer_id", "manager_id")
+            )
+            subject = pc.if_else(
+                pc.not_equal(loan, ""),
+                loan,
+                pc.if_else(pc.not_equal(customer, ""), customer, manager),
+            )
+            yield pa.RecordBatch.from_arrays(
+                [*batch.columns, subject], names=[*batch.schema.names, "subject"]
+            )
+
+    return signals.metadata.num_rows, batches()
 
 
-def _apply(signals: pa.Table, as_of: dt.date, today: dt.date) -> tuple[int, int]:
+def _apply(signals: Iterable[pa.RecordBatch], as_of: dt.date, today: dt.date) -> tuple[int, int]:
     """Open or update a case for each signal row, ``CHUNK`` rows at a time (memory stays
     bounded at a million rows): the chunk's open cases in one query, its new cases in one
     COPY (PostgreSQL) or ``executemany`` (SQLite), its fired-again cases through a
@@ -229,7 +255,7 @@ def _apply(signals: pa.Table, as_of: dt.date, today: dt.date) -> tuple[int, int]
     dates = {"as_of": fixed(as_of), "today": fixed(today)}
     due_on: dict[int, object] = {}
     opened = updated = 0
-    for chunk in signals.to_batches(max_chunksize=CHUNK):
+    for chunk in signals:
         rows = chunk.to_pylist()
         open_cases = _open_cases({r["code"] for r in rows}, {r["subject"] for r in rows})
         new, again, seen = [], [], set()
