@@ -21,26 +21,27 @@ TODAY = dt.date(2026, 12, 1)
 
 
 def make_case(loan: dict, *, state=State.NEW, assignee=None, code="OVD_FIRST", **fields) -> Case:
-    """A case about ``loan`` as the sync opens it (severity 2: due in 15 days)."""
-    return Case.objects.create(
-        code=code,
-        subject=loan["loan_id"],
-        loan_id=loan["loan_id"],
-        customer_id=loan["customer_id"],
-        org_id=loan["org_id"],
-        manager_id=loan["manager_id"] or "",
-        severity=2,
-        value=3.0,
-        threshold=0.0,
-        evidence="贷款首次逾期3天",
-        first_as_of=dt.date(2026, 11, 30),
-        last_as_of=dt.date(2026, 11, 30),
-        opened_on=TODAY,
-        due_on=TODAY + dt.timedelta(days=15),
-        state=state,
-        assignee=assignee,
-        **fields,
-    )
+    """A case about ``loan`` as the sync opens it (severity 2: due in 15 days); ``fields``
+    override."""
+    values = {
+        "code": code,
+        "subject": loan["loan_id"],
+        "loan_id": loan["loan_id"],
+        "customer_id": loan["customer_id"],
+        "org_id": loan["org_id"],
+        "manager_id": loan["manager_id"] or "",
+        "severity": 2,
+        "value": 3.0,
+        "threshold": 0.0,
+        "evidence": "贷款首次逾期3天",
+        "first_as_of": dt.date(2026, 11, 30),
+        "last_as_of": dt.date(2026, 11, 30),
+        "opened_on": TODAY,
+        "due_on": TODAY + dt.timedelta(days=15),
+        "state": state,
+        "assignee": assignee,
+    }
+    return Case.objects.create(**{**values, **fields})
 
 
 def audit_rows() -> list[AuditEntry]:
@@ -337,3 +338,55 @@ def test_printed_notices_are_recorded_with_who_and_when(loan, handler, make_user
     with pytest.raises(ValidationError):
         actions.record_notices(handler, "OVD_FIRST", dt.date(2026, 11, 30), loans)
     assert NoticeSent.objects.count() == 2
+
+
+def test_a_customer_case_transfers_to_a_proposal_of_that_customers_loan_only(
+    data_dir, loan, handler, risk, places
+):
+    """Customer-level (loan_id ""): a 认定 of another customer's loan is refused, one of
+    the customer's own loan is linked; a disposal_ref of 65 characters is refused (64 is
+    the column's length)."""
+    case = make_case(
+        loan,
+        code="BUREAU_NPL",
+        state=State.IN_PROGRESS,
+        assignee=handler,
+        loan_id="",
+        subject=loan["customer_id"],
+    )
+    other = next(
+        r
+        for r in live_loans(data_dir, [places.outlet])
+        if r["customer_id"] != loan["customer_id"] and r["final_category"] == 1
+    )
+    elsewhere = overrides.propose(risk, other["loan_id"], latest(data_dir), 3, "经营恶化")
+    with pytest.raises(ValidationError, match=f"不是客户 {loan['customer_id']} 名下贷款的认定"):
+        actions.transfer(handler, case, override_id=elsewhere.pk)
+    with pytest.raises(ValidationError, match="处置方案编号不能超过 64 个字符"):
+        actions.transfer(handler, case, disposal_ref="X" * 65)
+    assert Case.objects.get(pk=case.pk).state == State.IN_PROGRESS
+    own = overrides.propose(risk, loan["loan_id"], latest(data_dir), 3, "他行不良")
+    done = actions.transfer(handler, case, override_id=own.pk)
+    assert (done.state, done.override) == (State.TRANSFERRED, own)
+
+
+def test_an_officer_case_transfers_only_to_a_disposal_plan(data_dir, loan, handler, risk):
+    """BOOK_SURGE (loan_id and customer_id ""): no 认定 can be its, a disposal_ref can."""
+    case = make_case(
+        loan,
+        code="BOOK_SURGE",
+        state=State.IN_PROGRESS,
+        assignee=handler,
+        loan_id="",
+        customer_id="",
+        subject=loan["manager_id"],
+    )
+    own = overrides.propose(risk, loan["loan_id"], latest(data_dir), 3, "管户激增")
+    with pytest.raises(ValidationError, match="只能转处置方案"):
+        actions.transfer(handler, case, override_id=own.pk)
+    done = actions.transfer(handler, case, disposal_ref="CZ-2026-009")
+    assert (done.state, done.disposal_ref, done.override) == (
+        State.TRANSFERRED,
+        "CZ-2026-009",
+        None,
+    )

@@ -223,3 +223,15 @@ def test_notice_loans_are_the_kinds_loans_with_their_maturity(synced, officer, o
     assert (row["customer_id"], row["balance"]) == (loan["customer_id"], loan["balance"])
     assert notice_loans(scope, as_of, "MAT3M") == []
     assert notice_loans(scope, as_of, "MAT1M", loan_id="nope") == []
+
+
+def test_a_disposal_ref_longer_than_64_characters_is_400(client, synced, officer):
+    """65 characters: refused by the schema (400, in Chinese), the case unchanged."""
+    case = synced["LTV_HIGH"]
+    post(client, officer, case, "start")
+    refused = post(client, officer, case, "transfer", {"disposal_ref": "C" * 65})
+    assert refused.status_code == 400
+    assert "disposal_ref" in refused.json()["detail"]
+    assert Case.objects.get(pk=case.pk).state == State.IN_PROGRESS
+    done = post(client, officer, case, "transfer", {"disposal_ref": "C" * 64})
+    assert (done.status_code, done.json()["disposal_ref"]) == (200, "C" * 64)

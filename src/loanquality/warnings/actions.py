@@ -50,6 +50,7 @@ HANDLERS = (Role.OFFICER, *MANAGERS)  # who may be assigned a case
 ACTIONS = ("assign", "start", "measure", "resolve", "transfer", "close")
 WORKING = (State.ASSIGNED, State.IN_PROGRESS)  # measures, resolving, transferring
 DONE = (State.RESOLVED, State.TRANSFERRED)  # waiting to be closed
+DISPOSAL_REF_MAX = Case._meta.get_field("disposal_ref").max_length
 
 
 class CaseConflict(Exception):
@@ -233,14 +234,20 @@ def transfer(
     disposal_ref = clean_text(disposal_ref)
     if override_id is None and not disposal_ref:
         raise ValidationError("转处置须关联一笔认定或填写处置方案编号")
+    if len(disposal_ref) > DISPOSAL_REF_MAX:
+        raise ValidationError(f"处置方案编号不能超过 {DISPOSAL_REF_MAX} 个字符")
     override = None
     if override_id is not None:
+        if not case.loan_id and not case.customer_id:
+            raise ValidationError("客户经理层面的预警（管户余额激增）只能转处置方案，不能关联认定")
         try:
             override = access_object(user, Override.objects, override_id, what="认定")
         except Http404:
             raise ValidationError("没有这笔认定，或不在您的机构范围内") from None
         if case.loan_id and override.loan_id != case.loan_id:
             raise ValidationError(f"认定#{override.pk} 不是借据 {case.loan_id} 的认定")
+        if not case.loan_id and _customer_of(override) != case.customer_id:
+            raise ValidationError(f"认定#{override.pk} 不是客户 {case.customer_id} 名下贷款的认定")
     before = {"state": case.state}
     case.state, case.override, case.disposal_ref = State.TRANSFERRED, override, disposal_ref
     case.resolved_by, case.resolved_at = user, timezone.now()
@@ -263,6 +270,14 @@ def transfer(
         disposal_ref=disposal_ref,
     )
     return case
+
+
+def _customer_of(override) -> str | None:
+    """The customer of the override's loan at its close (the classified partition)."""
+    from loanquality.portfolio.selectors import loans_at_close
+
+    found = loans_at_close(override.as_of, [override.loan_id])
+    return found[0]["customer_id"] if found else None
 
 
 @transaction.atomic

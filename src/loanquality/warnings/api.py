@@ -101,7 +101,7 @@ class Resolution(Schema):
 
 class Transfer(Schema):
     override_id: int | None = Field(None, ge=1, description="转认定：认定编号")
-    disposal_ref: str = Field("", description="处置方案编号")
+    disposal_ref: str = Field("", max_length=actions.DISPOSAL_REF_MAX, description="处置方案编号")
 
 
 class Closing(Schema):
