@@ -306,24 +306,26 @@ def test_a_renewal_fires_only_at_the_close_where_the_renewing_loan_is_new(engine
 
 
 @pytest.mark.parametrize(
-    ("engine", "kind", "appraised", "months", "limit"),
+    ("engine", "kind", "appraised", "months", "limit", "due", "late"),
     engines(
         [
             # real estate, due 12 months after: 2023-06-30 + 12 months = 2024-06-30, due
-            # today and not yet overdue; a day older, 2023-06-29, is overdue (12 whole months)
-            ("房产", dt.date(2023, 6, 30), None, 12),
-            ("房产", dt.date(2023, 6, 29), 12, 12),
-            ("土地使用权", dt.date(2022, 5, 31), 25, 12),
+            # today and not yet overdue; a day older, 2023-06-29, is overdue (12 whole months
+            # to the month-end as-of, the cycle's 12): due 2024-06-29, 1 day late
+            ("房产", dt.date(2023, 6, 30), None, 12, None, None),
+            ("房产", dt.date(2023, 6, 29), 12, 12, dt.date(2024, 6, 29), 1),
+            # due 2023-05-31; to 2024-05-31 is 366 days (2024-02-29 between), + 30 of June
+            ("土地使用权", dt.date(2022, 5, 31), 25, 12, dt.date(2023, 5, 31), 366 + 30),
             # other collateral every 6 months: 2023-12-30 + 6 = 2024-06-30, not overdue
-            ("存单", dt.date(2023, 12, 30), None, 6),
-            ("存单", dt.date(2023, 12, 29), 6, 6),
-            ("机器设备", dt.date(2024, 1, 31), None, 6),  # + 6 months = 2024-07-31
-            (None, dt.date(2023, 12, 29), 6, 6),  # no type: not real estate
+            ("存单", dt.date(2023, 12, 30), None, 6, None, None),
+            ("存单", dt.date(2023, 12, 29), 6, 6, dt.date(2024, 6, 29), 1),
+            ("机器设备", dt.date(2024, 1, 31), None, 6, None, None),  # + 6 = 2024-07-31
+            (None, dt.date(2023, 12, 29), 6, 6, dt.date(2024, 6, 29), 1),  # not real estate
         ],
         fast=1,
     ),
 )
-def test_collateral_revaluation_schedule(engine, kind, appraised, months, limit):
+def test_collateral_revaluation_schedule(engine, kind, appraised, months, limit, due, late):
     rows = signals(
         [loan("L1", guarantee_type="抵押", balance=1_000.0)],
         collateral=[
@@ -349,8 +351,8 @@ def test_collateral_revaluation_schedule(engine, kind, appraised, months, limit)
         30,
     )
     assert row["evidence"] == (
-        f"押品YP1（{kind or '未注明类型'}）最近评估日{appraised.isoformat()}，"
-        f"距报告日已{months}个月，超过重估周期{limit}个月"
+        f"押品YP1（{kind or '未注明类型'}）评估日期{appraised.isoformat()}，"
+        f"应于{due.isoformat()}前重估，已超期{late}天"
     )
 
 
@@ -358,7 +360,9 @@ def test_stale_collateral_is_one_row_per_loan_naming_the_longest_overdue():
     rows = signals(
         [loan("L1")],
         collateral=[
-            # 房产 14 months old: 2 months past its 12; 存单 10 months old: 4 past its 6
+            # 房产 14 months old, due 2024-04-30: 61 days late (May 31 + June 30);
+            # 存单 10 months old, due 2023-08-31 + 6 months = 2024-02-29 (cut to the month's
+            # end): 122 days late (March 31 + April 30 + May 31 + June 30), the longest
             {"collateral_id": "A", "loan_id": "L1", "type": "房产", "value": 1.0,
              "appraisal_date": dt.date(2023, 4, 30)},
             {"collateral_id": "B", "loan_id": "L1", "type": "存单", "value": 1.0,
@@ -372,7 +376,7 @@ def test_stale_collateral_is_one_row_per_loan_naming_the_longest_overdue():
     (row,) = of(rows, "COLLATERAL_STALE").values()
     assert (row["value"], row["threshold"]) == (10.0, 6.0)
     assert row["evidence"] == (
-        "押品B（存单）最近评估日2023-08-31，距报告日已10个月，超过重估周期6个月"
+        "押品B（存单）评估日期2023-08-31，应于2024-02-29前重估，已超期122天"
         "（该笔贷款共2件押品重估超期）"
     )
 

@@ -4,7 +4,9 @@ A collateral item is due for revaluation ``revaluation_months_real_estate`` mont
 its appraisal when its type is real estate (``real_estate_types``), else after
 ``revaluation_months_other``; it is overdue once that date is before the as-of date (an
 appraisal exactly 12 months old is due today, not overdue). An item without an appraisal
-date cannot be aged and raises nothing. One row per loan: the item overdue the longest.
+date cannot be aged and raises nothing. One row per loan: the item overdue the longest (in
+days past its due date, which the evidence names: every firing item is at least a day
+late, while its whole months since appraisal may equal the cycle).
 
 LTV = the loan's balance / the summed value of its collateral, for a loan whose guarantee
 type is 抵押 (limit ``ltv_mortgage``) or 质押 (``ltv_pledge``) and whose collateral is worth
@@ -51,6 +53,10 @@ def per_loan(collateral: ibis.Table, ctx: Context) -> ibis.Table:
     c = c.mutate(
         _limit=limit.cast("int64"),
         _months=whole_months(c.appraisal_date, ctx.as_of),
+        # DuckDB's date + months is a timestamp though Ibis types it a date (its cast to
+        # date a no-op): the evidence keeps the text's first ten characters, YYYY-MM-DD
+        _due=day_text(due).substr(0, 10),
+        _late_days=ibis.date(ctx.as_of).delta(due, unit="day").cast("int64"),
         _stale=(due < ibis.date(ctx.as_of)).fill_null(False),
     )
     values = c.group_by(loan_id=c.loan_id).aggregate(
@@ -60,7 +66,7 @@ def per_loan(collateral: ibis.Table, ctx: Context) -> ibis.Table:
     stale = c.filter(c._stale)
     worst = ibis.row_number().over(
         group_by=stale.loan_id,
-        order_by=[(stale._months - stale._limit).desc(), stale.collateral_id],
+        order_by=[stale._late_days.desc(), stale.collateral_id],
     )
     oldest = (
         stale.mutate(_rank=worst)
@@ -72,6 +78,8 @@ def per_loan(collateral: ibis.Table, ctx: Context) -> ibis.Table:
             _stale_date=ibis._.appraisal_date,
             _stale_months=ibis._._months,
             _stale_limit=ibis._._limit,
+            _stale_due=ibis._._due,
+            _stale_days=ibis._._late_days,
         )
     )
     return attach(values, oldest, "loan_id")
@@ -93,13 +101,13 @@ def loan_signals(t: ibis.Table, ctx: Context) -> list[Signal]:
         + t._stale_id.fill_null("")
         + "（"
         + t._stale_type.fill_null("")
-        + "）最近评估日"
+        + "）评估日期"
         + day_text(t._stale_date)
-        + "，距报告日已"
-        + text(t._stale_months)
-        + "个月，超过重估周期"
-        + text(t._stale_limit)
-        + "个月"
+        + "，应于"
+        + t._stale_due
+        + "前重估，已超期"
+        + text(t._stale_days)
+        + "天"
         + (t._stale_count > 1).ifelse(
             "（该笔贷款共" + text(t._stale_count.fill_null(0)) + "件押品重估超期）", ""
         ),
