@@ -460,3 +460,25 @@ def test_the_after_close_sync_waits_for_the_lock_and_a_read_does_not(own_data_di
     waited = [q["sql"] for q in after_close.captured_queries if "advisory" in q["sql"]]
     assert waited
     assert all("pg_advisory_xact_lock" in q for q in waited)
+
+
+def test_ids_and_names_as_long_as_an_import_allows_them_are_kept_whole(own_data_dir):
+    """A 200-character loan / customer / manager id and a 400-character customer name (the
+    columns' lengths) are stored as they are, none cut."""
+    loan = live_loans(own_data_dir)[0]
+    long = {
+        "loan_id": "L" * 200,
+        "customer_id": "C" * 200,
+        "manager_id": "M" * 200,
+        "customer_name": "名" * 400,
+    }
+    publish_signals(own_data_dir, latest(own_data_dir), [signal("MAT3M", loan, 1, 80, 90, **long)])
+    assert sync_close(latest(own_data_dir), actor=CLI) == SyncResult(opened=1)
+    case = Case.objects.get()
+    assert (case.subject, case.loan_id, case.customer_id, case.manager_id) == (
+        "L" * 200,
+        "L" * 200,
+        "C" * 200,
+        "M" * 200,
+    )
+    assert case.customer_name == "名" * 400

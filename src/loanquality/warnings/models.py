@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from loanquality.common.access import ScopedQuerySet
+from loanquality.engine.signals import SEVERITY_LABELS
 
 
 class State(models.TextChoices):
@@ -20,18 +21,22 @@ class State(models.TextChoices):
 
 # a case still waiting for someone to act: it can fall overdue and escalate
 ACTIVE_STATES = (State.NEW, State.ASSIGNED, State.IN_PROGRESS)
-SEVERITY_CHOICES = [(1, "低"), (2, "中"), (3, "高")]
+SEVERITY_CHOICES = sorted(SEVERITY_LABELS.items())  # [(1, "低"), (2, "中"), (3, "高")]
+# the signals' ids and names come from imports allowing long fields: wide enough that the
+# sync never truncates one (an over-long value fails the sync loudly instead)
+ID_LENGTH = 200
+NAME_LENGTH = 400
 
 
 class Case(models.Model):
     code = models.CharField("预警信号", max_length=20)
     # what the signal is about: the loan, else the customer, else the officer (BOOK_SURGE)
-    subject = models.CharField("预警对象", max_length=64)
-    loan_id = models.CharField("借据号", max_length=64, blank=True, db_index=True)
-    customer_id = models.CharField("客户号", max_length=64, blank=True)
-    customer_name = models.CharField("客户名称", max_length=200, blank=True)
-    org_id = models.CharField("机构号", max_length=64)
-    manager_id = models.CharField("管户客户经理", max_length=64, blank=True)
+    subject = models.CharField("预警对象", max_length=ID_LENGTH)
+    loan_id = models.CharField("借据号", max_length=ID_LENGTH, blank=True, db_index=True)
+    customer_id = models.CharField("客户号", max_length=ID_LENGTH, blank=True)
+    customer_name = models.CharField("客户名称", max_length=NAME_LENGTH, blank=True)
+    org_id = models.CharField("机构号", max_length=ID_LENGTH)
+    manager_id = models.CharField("管户客户经理", max_length=ID_LENGTH, blank=True)
     severity = models.PositiveSmallIntegerField("严重程度", choices=SEVERITY_CHOICES)
     # the latest firing's figures
     value = models.FloatField("监测值", null=True)
@@ -168,9 +173,9 @@ class NoticeSent(models.Model):
     (the accountability work reads it, SPEC §9 第八条)."""
 
     kind = models.CharField("通知类型", max_length=8, choices=NoticeKind.choices)
-    loan_id = models.CharField("借据号", max_length=64, db_index=True)
-    customer_id = models.CharField("客户号", max_length=64, blank=True)
-    org_id = models.CharField("机构号", max_length=64)
+    loan_id = models.CharField("借据号", max_length=ID_LENGTH, db_index=True)
+    customer_id = models.CharField("客户号", max_length=ID_LENGTH, blank=True)
+    org_id = models.CharField("机构号", max_length=ID_LENGTH)
     as_of = models.DateField("报告日")
     maturity_date = models.DateField("到期日")
     sent_by = models.ForeignKey(
