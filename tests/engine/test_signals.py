@@ -567,6 +567,22 @@ def test_deposits_below_a_fifth_of_the_credit_line_at_quarter_ends(engine, as_of
 
 
 @ENGINE_SLOW
+def test_deposits_not_given_raise_no_deposit_signal_but_zero_deposits_do(engine):
+    """Null deposits are not known: no DEPOSIT_LOW. Deposits of 0 are known and low."""
+    loans = [loan("L1", customer_id="NULLDEP"), loan("L2", customer_id="ZERO")]
+    customers = [
+        {"customer_id": "NULLDEP", "credit_line": 100_000.0, "deposit_balance": None},
+        {"customer_id": "ZERO", "credit_line": 100_000.0, "deposit_balance": 0.0},
+    ]
+    found = of(signals(loans, customers=customers, engine=engine), "DEPOSIT_LOW")
+    assert sorted(found) == ["ZERO"]
+    row = found["ZERO"]
+    # 0 / 100 000 = 0.00 < 0.20
+    assert (row["value"], row["threshold"], row["severity"]) == (0.0, 0.2, 2)
+    assert row["evidence"] == ("季末存款余额0.00元，授信额度100,000.00元，资金归行率0.00%，低于20%")
+
+
+@ENGINE_SLOW
 def test_concentration_against_the_legal_entitys_net_capital(engine):
     loans = [
         # EXACT: 60 000 + 40 000 = 100 000 = 10 % of 1 000 000: not above

@@ -159,6 +159,9 @@ def customer_signals(
             _line=(line_fen * 100).round().cast("int64"),
             _deposit=(deposit_fen * 100).round().cast("int64"),
         )
+        # Deposits not given (null) are not known, not 0: no signal, as everywhere here a
+        # figure that is missing raises nothing (an item without appraisal date, a bureau row
+        # without lender_count); a bank that has the figure reports 0 when there is none.
         low = c.filter(
             (c._line > 0) & c._deposit.notnull() & (c._deposit < share_of(c._line, p.deposit_share))
         )
