@@ -303,11 +303,11 @@ def test_an_org_with_more_notices_than_the_cap_is_asked_to_narrow(
     """With the cap at 2 letters, the co-op's 3 MAT3M notices are refused (400) in Chinese,
     saying how many there are and asking for a lower org (支行/网点), linking each; the
     PDF likewise, and the send form records nothing."""
-    from loanquality.warnings import views
     from loanquality.warnings.models import NoticeSent
+    from loanquality.warnings.views import notices
 
-    assert views.MAX_NOTICES == 2_000
-    monkeypatch.setattr(views, "MAX_NOTICES", 2)
+    assert notices.MAX_NOTICES == 2_000
+    monkeypatch.setattr(notices, "MAX_NOTICES", 2)
     as_of = latest(data_dir)
     three_mat3m(data_dir, tree, coop)
     client = client_of(user("sender", "credit_dept", coop))

@@ -2,15 +2,15 @@
 
 from django.urls import path
 
-from loanquality.warnings import views
+from loanquality.warnings.views import cases, notices
 
 urlpatterns = [
-    path("warnings/", views.case_list_page, name="warnings"),
-    path("warnings/<int:pk>/", views.case_page, name="warning"),
-    path("warnings/<int:pk>/print/", views.case_print_page, name="warning-print"),
-    path("warnings/<int:pk>/print.pdf", views.case_print_pdf, name="warning-print-pdf"),
-    path("notices/", views.org_notices_page, name="notices"),
-    path("notices/print.pdf", views.org_notices_pdf, name="notices-pdf"),
-    path("notices/<str:loan_id>/", views.notice_page, name="notice"),
-    path("notices/<str:loan_id>/print.pdf", views.notice_pdf, name="notice-pdf"),
+    path("warnings/", cases.case_list_page, name="warnings"),
+    path("warnings/<int:pk>/", cases.case_page, name="warning"),
+    path("warnings/<int:pk>/print/", cases.case_print_page, name="warning-print"),
+    path("warnings/<int:pk>/print.pdf", cases.case_print_pdf, name="warning-print-pdf"),
+    path("notices/", notices.org_notices_page, name="notices"),
+    path("notices/print.pdf", notices.org_notices_pdf, name="notices-pdf"),
+    path("notices/<str:loan_id>/", notices.notice_page, name="notice"),
+    path("notices/<str:loan_id>/print.pdf", notices.notice_pdf, name="notice-pdf"),
 ]
