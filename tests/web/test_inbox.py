@@ -59,7 +59,10 @@ def test_a_risk_manager_sees_what_to_assign_and_what_to_close(cases, risk, direc
     # then the resolved case waits for a checker: the risk manager and the director
     assert tasks(risk) == {"warnings.assign": (2, 2), "warnings.close.resolved": (1, 0)}
     assert tasks(director)["warnings.close.resolved"] == (1, 0)
-    assert [t.url for t in tasks_for(risk)] == ["/warnings/?state=new", "/warnings/?state=resolved"]
+    assert [t.url for t in tasks_for(risk)] == [
+        "/warnings/?state=new",
+        "/warnings/?state=resolved&checker=me",
+    ]
 
 
 def test_whoever_resolved_a_case_is_not_asked_to_close_it(cases, risk, officer):
@@ -67,6 +70,23 @@ def test_whoever_resolved_a_case_is_not_asked_to_close_it(cases, risk, officer):
     actions.assign(risk, case, risk)
     actions.resolve(risk, case, "重新约定还款计划", "客户已还清逾期本金")
     assert "warnings.close.resolved" not in tasks(risk)
+
+
+def test_the_to_close_count_and_its_list_agree(cases, risk, director, officer):
+    """The officer resolved MAT3M, the risk manager OVD_FIRST: the risk manager may close
+    1 (MAT3M: not their own), the director 2; each task's list (checker=me) shows exactly
+    those, and an officer may close none."""
+    from loanquality.common.scope import scope_of
+    from loanquality.warnings import selectors
+
+    actions.resolve(officer, cases["MAT3M"], "发送监测通知书", "客户已确认到期安排")
+    actions.assign(risk, cases["OVD_FIRST"], risk)
+    actions.resolve(risk, cases["OVD_FIRST"], "重新约定还款计划", "客户已还清逾期本金")
+    for user, codes in ((risk, ["MAT3M"]), (director, ["OVD_FIRST", "MAT3M"])):
+        listed = selectors.cases(scope_of(user), state="resolved", checker=user)
+        assert sorted(c.code for c in listed) == sorted(codes)
+        assert tasks(user)["warnings.close.resolved"] == (len(codes), 0)
+    assert not selectors.cases(scope_of(officer), state="resolved", checker=officer).exists()
 
 
 def test_overdue_cases_escalate_to_the_directors_above_them(cases, director, make_user, places):

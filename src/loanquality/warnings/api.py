@@ -213,6 +213,7 @@ def list_warnings(
     officer: str | None = None,
     overdue: bool = False,
     assignee: str | None = Query(None, description="处理人的用户名，me 为本人"),
+    checker: Literal["me"] | None = Query(None, description="me：本人可复核关闭的预警"),
     limit: Limit = 100,
     offset: Offset = 0,
 ):
@@ -237,6 +238,7 @@ def list_warnings(
         officer=officer,
         overdue=overdue,
         assignee=who,
+        checker=request.user if checker else None,
     ).select_related("assignee", "resolved_by", "closed_by")
     return [_case_out(c) for c in found[offset : offset + limit]]
 

@@ -92,13 +92,16 @@ def cases(
     officer: str | None = None,
     overdue: bool | None = None,
     assignee=None,
+    checker=None,
     today: dt.date | None = None,
 ):
     """The cases of ``scope``, worst and most urgent first (severity, due date).
 
     ``org``: that org's subtree (within the scope); ``officer``: the manager's staff id;
     ``state``: a ``State`` value or a group of ``STATE_GROUPS``; ``overdue``: only the
-    active cases past due (falsy: no filter); ``assignee``: a User or a user id."""
+    active cases past due (falsy: no filter); ``assignee``: a User or a user id;
+    ``checker``: a User — only the cases they may close (已化解 / 已转处置 by someone
+    else; none for a role that closes nothing), as their 待关闭 task counts them."""
     refresh(today)
     today = today or today_here()
     found = Case.objects.in_scope(scope).select_related("assignee")
@@ -116,7 +119,18 @@ def cases(
         found = found.filter(state__in=ACTIVE_STATES, due_on__lt=today)
     if assignee is not None:
         found = found.filter(assignee=assignee)
+    if checker is not None:
+        found = to_close(found, checker)
     return found
+
+
+def to_close(found, checker):
+    """Of ``found``, the cases ``checker`` may close (maker–checker: not their own)."""
+    from loanquality.warnings.actions import DONE, MANAGERS
+
+    if checker.role not in MANAGERS:
+        return found.none()
+    return found.filter(state__in=DONE).exclude(resolved_by=checker)
 
 
 def is_overdue(case: Case, today: dt.date | None = None) -> bool:
@@ -365,12 +379,7 @@ def _inbox_tasks(user, today: dt.date) -> list:
             )
         )
     if user.role in (Role.RISK, Role.CREDIT_DEPT, Role.DIRECTOR):
-        done = (
-            cases.filter(state__in=(State.RESOLVED, State.TRANSFERRED))
-            .exclude(resolved_by=user)
-            .values("state")
-            .annotate(count=Count("id"))
-        )
+        done = to_close(cases, user).values("state").annotate(count=Count("id"))
         by_state = {row["state"]: row["count"] for row in done}
         for state in (State.RESOLVED, State.TRANSFERRED):
             tasks.append(
@@ -378,7 +387,7 @@ def _inbox_tasks(user, today: dt.date) -> list:
                     f"warnings.close.{state}",
                     f"待关闭预警（{state.label}）",
                     by_state.get(state, 0),
-                    f"/warnings/?state={state}",
+                    f"/warnings/?state={state}&checker=me",
                 )
             )
     return tasks
