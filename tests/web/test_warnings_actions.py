@@ -390,3 +390,18 @@ def test_an_officer_case_transfers_only_to_a_disposal_plan(data_dir, loan, handl
         "CZ-2026-009",
         None,
     )
+
+
+def test_a_notice_row_names_its_loans_only_up_to_100(loan, handler):
+    """101 notices printed at once: 101 NoticeSent, one audit row with loans 101 and no
+    list of ids; 100 at once list them."""
+    many = [
+        {**loan, "loan_id": f"{loan['loan_id']}-{n}", "maturity_date": dt.date(2027, 1, 31)}
+        for n in range(101)
+    ]
+    actions.record_notices(handler, "MAT1M", dt.date(2026, 11, 30), many)
+    actions.record_notices(handler, "MAT1M", dt.date(2026, 11, 30), many[:100])
+    assert NoticeSent.objects.count() == 101 + 100
+    first, second = audit_rows()
+    assert (first.detail["loans"], "loan_ids" in first.detail) == (101, False)
+    assert second.detail["loan_ids"] == [x["loan_id"] for x in many[:100]]

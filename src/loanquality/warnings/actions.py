@@ -50,6 +50,7 @@ HANDLERS = (Role.OFFICER, *MANAGERS)  # who may be assigned a case
 ACTIONS = ("assign", "start", "measure", "resolve", "transfer", "close")
 WORKING = (State.ASSIGNED, State.IN_PROGRESS)  # measures, resolving, transferring
 DONE = (State.RESOLVED, State.TRANSFERRED)  # waiting to be closed
+NOTICE_IDS = 100  # a warning.notice row lists its loans' ids up to this many
 DISPOSAL_REF_MAX = Case._meta.get_field("disposal_ref").max_length
 
 
@@ -139,7 +140,8 @@ def _record(user, action: str, case: Case, before: dict, after=None, **detail) -
     )
 
 
-def _name(user) -> str | None:
+def username(user) -> str | None:
+    """A user's username, None for none (the audit rows and the API's cases)."""
     return user.username if user is not None else None
 
 
@@ -159,7 +161,7 @@ def assign(user, case: Case | int, assignee) -> Case:
         or not scope_of(assignee).covers(case.org_id)
     ):
         raise ValidationError("处理人须为该预警所属机构范围内的在岗客户经理、风险经理或机构负责人")
-    before = {"state": case.state, "assignee": _name(case.assignee)}
+    before = {"state": case.state, "assignee": username(case.assignee)}
     if case.assignee_id == assignee.pk and case.state != State.NEW:
         raise CaseConflict(f"该预警事项已分派给 {assignee.username}")
     case.assignee = assignee
@@ -317,7 +319,7 @@ def record_notices(user, kind: str, as_of: dt.date, loans: list[dict]) -> list[N
                 customer_id=loan.get("customer_id") or "",
                 org_id=loan["org_id"],
                 as_of=as_of,
-                maturity_date=loan.get("maturity_date") or loan.get("maturity"),
+                maturity_date=loan["maturity_date"],
                 sent_by=user,
             )
             for loan in loans
@@ -333,6 +335,7 @@ def record_notices(user, kind: str, as_of: dt.date, loans: list[dict]) -> list[N
         kind=kind,
         as_of=as_of,
         loans=len(loans),
-        loan_ids=[loan["loan_id"] for loan in loans],
+        # each loan is in its NoticeSent; the row names them only when they are few
+        **({"loan_ids": [loan["loan_id"] for loan in loans]} if len(loans) <= NOTICE_IDS else {}),
     )
     return sent

@@ -108,10 +108,6 @@ class Closing(Schema):
     comment: str = ""
 
 
-def _name(user) -> str | None:
-    return user.username if user is not None else None
-
-
 def _case_out(case: Case, today: dt.date | None = None) -> dict:
     return {
         "id": case.pk,
@@ -142,10 +138,10 @@ def _case_out(case: Case, today: dt.date | None = None) -> dict:
                 "closed_at",
             )
         },
-        "assignee": _name(case.assignee),
+        "assignee": actions.username(case.assignee),
         "overdue": selectors.is_overdue(case, today),
-        "resolved_by": _name(case.resolved_by),
-        "closed_by": _name(case.closed_by),
+        "resolved_by": actions.username(case.resolved_by),
+        "closed_by": actions.username(case.closed_by),
     }
 
 

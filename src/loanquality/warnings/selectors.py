@@ -302,10 +302,6 @@ def _query(sql: str, params: dict) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def scope_for(user) -> Scope:
-    return scope_of(user)
-
-
 # --- 我的待办 ---------------------------------------------------------------------------
 
 
