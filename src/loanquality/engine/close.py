@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import pyarrow as pa
@@ -269,7 +269,10 @@ def close_signals(
     parts = signal_parts(inputs, as_of, ruleset.signals)
     # each part its own query (small queries compile fast), put together and sorted here
     table = pa.concat_tables([con.to_pyarrow(part) for part in parts])
-    order = [("severity", "descending"), *((c, "ascending") for c in SIGNAL_ORDER[1:])]
+    order: list[tuple[str, Literal["ascending", "descending"]]] = [
+        ("severity", "descending"),
+        *((c, "ascending") for c in SIGNAL_ORDER[1:]),
+    ]
     return table.sort_by(order)
 
 

@@ -28,4 +28,3 @@ def warnings_sync(data_dir: DataDir) -> None:
         )
     escalated = escalate_overdue()
     console.print(f"逾期升级 escalated now: {escalated:,}")
-
