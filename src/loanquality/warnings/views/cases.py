@@ -4,8 +4,6 @@ Thin: parse, fetch within the user's subtree, call one action."""
 
 from __future__ import annotations
 
-import inspect
-
 from django.contrib import messages
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404
@@ -117,21 +115,8 @@ def _read_cases(scope, filters: dict):
         "overdue": filters["overdue"],
         "assignee": filters["assignee"],
     }
-    checker = filters["checker"]
-    if checker is not None and "checker" in inspect.signature(selectors.cases).parameters:
-        return selectors.cases(scope, **narrow, checker=checker).select_related("assignee")
-    found = selectors.cases(scope, **narrow)
-    if checker is not None:  # until selectors.cases takes ``checker``: the same rule here
-        found = _may_close(found, checker)
+    found = selectors.cases(scope, **narrow, checker=filters["checker"])
     return found.select_related("assignee")
-
-
-def _may_close(found, user):
-    """Of ``found``, the cases ``user`` may close (maker–checker, as ``actions.available``
-    says): resolved or transferred by someone else, for the roles that close."""
-    if user.role not in actions.MANAGERS:
-        return found.none()
-    return found.filter(state__in=actions.DONE).exclude(resolved_by=user)
 
 
 def case_list_page(request):
