@@ -88,4 +88,7 @@ def test_the_benchmark_runs_in_one_command_and_says_on_how_many_cores(tmp_path):
     assert result["parity"] is None  # no peer asked for: nothing compared
     assert set(result["skipped"]) == {"pandas", "postgres"}
     assert result["floor_ratio"] > 1  # the close reads what the floor reads, and more
-    assert set(result["steps"]) == {"classifying", "metrics", "migration", "publishing"}
+    assert set(result["steps"]) == {"classifying", "signals", "metrics", "migration", "publishing"}
+    # the signal step's share of the close, which the issue bounds at 10 M loans
+    assert 0 < result["signals_seconds"] < result["engine_seconds"]
+    assert 0 < result["signals_share"] < 1
