@@ -119,6 +119,7 @@ def test_a_close_killed_at_each_step(tmp_path, january, step):
         "metrics",
         "migration",
         "orgs",
+        "signals",
     ]
     # when
     killed_at(step, data, *args)
