@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from loanquality.common.access import access_object
 from loanquality.common.scope import Scope, lake, scope_of
 from loanquality.engine.lake import PART_FILE
+from loanquality.engine.signals import SIGNAL_COLUMNS
 from loanquality.warnings.models import ACTIVE_STATES, Case, NoticeKind, State
 from loanquality.warnings.sync import ensure_synced, escalate_overdue, newest_close, today_here
 
@@ -25,19 +26,8 @@ STATE_GROUPS = {
     "to_close": ("待关闭（已化解、已转处置）", (State.RESOLVED, State.TRANSFERRED)),
     "open": ("未关闭", tuple(s for s in State if s != State.CLOSED)),
 }
-SIGNAL_FIELDS = (
-    "code",
-    "label",
-    "severity",
-    "loan_id",
-    "customer_id",
-    "customer_name",
-    "org_id",
-    "manager_id",
-    "value",
-    "threshold",
-    "evidence",
-)
+# a signal row as the API and the case history show it: the lake's, less the handling days
+SIGNAL_FIELDS = tuple(c for c in SIGNAL_COLUMNS if c != "due_days")
 
 
 log = logging.getLogger(__name__)

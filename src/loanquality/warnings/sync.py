@@ -29,6 +29,7 @@ from loanquality.audit.runs import SYSTEM, Operator
 from loanquality.common.scope import lake, org_tree
 from loanquality.engine.close import latest_close
 from loanquality.engine.lake import PART_FILE
+from loanquality.engine.signals import SIGNAL_COLUMNS
 from loanquality.warnings.models import ACTIVE_STATES, Case, State, SyncedClose
 
 log = logging.getLogger(__name__)
@@ -44,19 +45,8 @@ LAPSING_CODES = ("MAT3M", "MAT1M")
 LAPSED_COMMENT = "到期监测期已过（本次结账未再触发），未经处理自动关闭"
 # who syncs when a read finds the newest close not synced yet
 AUTO = Operator(SYSTEM, via="auto")
-COLUMNS = (
-    "code",
-    "severity",
-    "loan_id",
-    "customer_id",
-    "customer_name",
-    "org_id",
-    "manager_id",
-    "value",
-    "threshold",
-    "evidence",
-    "due_days",
-)
+# what a case takes of a signal row (the label is the engine's catalogue's)
+COLUMNS = tuple(c for c in SIGNAL_COLUMNS if c != "label")
 
 
 @dataclass(frozen=True)
